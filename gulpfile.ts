@@ -1,0 +1,109 @@
+/**
+ * Developer and pipeline tasks. `--function <name>` narrows lint, test and coverage to
+ * one function's files plus shared/, which is what each function's Go.cd pipeline runs:
+ *
+ *   npx gulp verify                      typecheck + lint + all tests with coverage (npm test)
+ *   npx gulp test --function getHealth   that function's tests and the shared tests
+ *   npx gulp package --stage dev         serverless package (one zip per function)
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import gulp from 'gulp';
+
+const ROOT = __dirname;
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2),
+  options: { function: { type: 'string' }, stage: { type: 'string' }, grep: { type: 'string' } },
+  strict: false,
+  allowPositionals: true,
+});
+const functionName = typeof args.function === 'string' ? args.function : undefined;
+const stage = typeof args.stage === 'string' ? args.stage : 'dev';
+
+function run(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, commandArgs, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(command)} ${commandArgs.join(' ')} failed (${code ?? signal})`)),
+    );
+  });
+}
+
+function listFiles(dir: string, suffix: string): string[] {
+  const full = path.join(ROOT, dir);
+  if (!fs.existsSync(full)) return [];
+  return fs
+    .readdirSync(full, { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith(suffix) && !file.split(path.sep).includes('node_modules'))
+    .map((file) => path.join(dir, file))
+    .sort();
+}
+
+/** The handler file of `--function NAME` (functions/<area>/<NAME>.ts). */
+function functionSource(name: string): string {
+  const matches = listFiles('functions', '.ts').filter((file) => path.basename(file) === `${name}.ts`);
+  if (matches.length !== 1) {
+    const known = listFiles('functions', '.ts')
+      .filter((file) => !file.endsWith('.test.ts'))
+      .map((file) => path.basename(file, '.ts'));
+    throw new Error(`No single handler file for function "${name}". Known functions: ${known.join(', ')}`);
+  }
+  return matches[0] as string;
+}
+
+function testFiles(): string[] {
+  if (functionName === undefined) {
+    return ['functions', 'shared', 'local'].flatMap((dir) => listFiles(dir, '.test.ts'));
+  }
+  const source = functionSource(functionName);
+  const stem = source.slice(0, -'.ts'.length);
+  const own = listFiles(path.dirname(source), '.test.ts').filter((file) => file === `${stem}.test.ts` || file.startsWith(`${stem}.`));
+  return [...own, ...listFiles('shared', '.test.ts')];
+}
+
+function lintTargets(): string[] {
+  if (functionName === undefined) return ['.'];
+  const stem = functionSource(functionName).slice(0, -'.ts'.length);
+  return [...listFiles('functions', '.ts').filter((file) => file === `${stem}.ts` || file.startsWith(`${stem}.`)), 'shared'];
+}
+
+function mochaArgs(): string[] {
+  const grep = typeof args.grep === 'string' ? ['--grep', args.grep] : [];
+  return [...grep, ...testFiles()];
+}
+
+export function typecheck(): Promise<void> {
+  return run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
+}
+
+export function lint(): Promise<void> {
+  return run(path.join(BIN, 'eslint'), ['--max-warnings=0', ...lintTargets()]);
+}
+
+export function test(): Promise<void> {
+  return run(path.join(BIN, 'mocha'), mochaArgs());
+}
+
+export function coverage(): Promise<void> {
+  const include = functionName === undefined ? [] : ['--include', functionSource(functionName), '--include', 'shared/**/*.ts'];
+  return run(path.join(BIN, 'nyc'), [...include, path.join(BIN, 'mocha'), ...mochaArgs()]);
+}
+
+export function start(): Promise<void> {
+  return run(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')]);
+}
+
+function packageService(): Promise<void> {
+  return run(path.join(BIN, 'serverless'), ['package', '--stage', stage]);
+}
+export { packageService as package };
+
+/** What `npm test` and CI run. */
+export const verify = gulp.series(typecheck, lint, coverage);
+export default verify;

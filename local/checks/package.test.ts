@@ -1,0 +1,65 @@
+/**
+ * Checks over the deploy artefacts: `serverless package` works offline for every stage's
+ * configuration and yields one minified, self-contained zip per function.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import JSZip from 'jszip';
+import { listFunctions } from '../functions';
+import { packageStage, removePackages, type PackagedStage } from '../stack/packaging';
+import { serviceConfig } from '../stack/serviceConfig';
+
+describe('deploy artefacts (serverless package)', function () {
+  this.timeout(180_000);
+  let dev: PackagedStage;
+
+  before(async () => {
+    dev = await packageStage('dev');
+  });
+  after(() => removePackages());
+
+  it('`serverless print` resolves the configuration of every stage', () => {
+    for (const stage of ['dev', 'test', 'prod']) {
+      const config = serviceConfig(stage);
+      expect(config.provider.stage).to.equal(stage);
+      expect(config.provider.environment?.['STAGE']).to.equal(stage);
+      expect(config.provider.environment?.['DYNAMODB_ENDPOINT'] ?? '', `${stage} talks to real DynamoDB`).to.equal('');
+      expect(config.provider.environment?.['S3_ENDPOINT'] ?? '', `${stage} talks to real S3`).to.equal('');
+    }
+  });
+
+  it('produces exactly one zip per function', () => {
+    const expected = listFunctions().map((fn) => `${fn.name}.zip`).sort();
+    expect(dev.zips).to.deep.equal(expected);
+  });
+
+  it('each zip holds its minified handler bundle with a source map and no node_modules', async () => {
+    for (const fn of listFunctions()) {
+      const zip = await JSZip.loadAsync(fs.readFileSync(path.join(dev.dir, `${fn.name}.zip`)));
+      const files = Object.keys(zip.files).filter((name) => !zip.files[name]?.dir);
+      const bundle = fn.source.replace(/\.ts$/, '.js');
+      expect(files, fn.name).to.include.members([bundle, `${bundle}.map`]);
+      expect(files.filter((name) => name.startsWith('node_modules/')), `${fn.name} bundles its dependencies`).to.deep.equal([]);
+      const code = await zip.file(bundle)?.async('string');
+      expect(code?.split('\n').length, `${fn.name} is minified`).to.be.lessThan(20);
+    }
+  });
+
+  it('deploys every function on nodejs22.x with the stage memory and log retention', () => {
+    const functions = Object.values(dev.template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+    expect(functions).to.have.length(listFunctions().length);
+    for (const fn of functions) {
+      expect(fn.Properties?.['Runtime']).to.equal('nodejs22.x');
+      expect(fn.Properties?.['MemorySize']).to.be.a('number');
+    }
+    const logGroups = Object.values(dev.template.Resources).filter((resource) => resource.Type === 'AWS::Logs::LogGroup');
+    expect(logGroups.length).to.be.greaterThan(0);
+    for (const group of logGroups) expect(group.Properties?.['RetentionInDays']).to.equal(14);
+  });
+
+  it('throttles the HTTP API with the stage limits', () => {
+    const stage = Object.values(dev.template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stage?.Properties?.['DefaultRouteSettings']).to.deep.equal({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+  });
+});

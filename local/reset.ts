@@ -1,0 +1,34 @@
+/**
+ * `npm run local:reset`: wipes the local stack's data (DynamoDB tables, S3 objects,
+ * generated signing keys, cached config) under .local-data/ (or ML_DATA_DIR).
+ * Refuses while `npm start` is running on that data.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from './stack/serviceConfig';
+
+const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
+const pidFile = path.join(dataDir, 'local.pid');
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (fs.existsSync(pidFile)) {
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  if (Number.isInteger(pid) && running(pid)) {
+    console.error(`The local stack is running (pid ${pid}). Stop it (Ctrl-C) before wiping its data.`);
+    process.exit(1);
+  }
+}
+if (!fs.existsSync(dataDir)) {
+  console.log(`Nothing to wipe: ${dataDir} does not exist.`);
+  process.exit(0);
+}
+fs.rmSync(dataDir, { recursive: true, force: true });
+console.log(`Wiped ${path.relative(REPO_ROOT, dataDir) || dataDir}: the next \`npm start\` begins with empty tables and buckets.`);

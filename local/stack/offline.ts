@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { exited, stopChild } from './processes';
+import { REPO_ROOT } from './serviceConfig';
+
+export interface OfflinePorts {
+  api: number;
+  lambda: number;
+  s3: number;
+  dynamodb: number;
+}
+
+export interface RunningOffline {
+  baseUrl: string;
+  process: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `serverless offline start --stage local`: every function behind the HTTP API on
+ * `ports.api`, the S3 stand-in with S3 events (serverless-s3-local) on `ports.s3`,
+ * talking to DynamoDB Local on `ports.dynamodb`. Resolves once /v1/health answers.
+ */
+export async function startOffline({
+  ports,
+  dataDir,
+  stdio = 'pipe',
+  extraEnv = {},
+  timeoutMs = 90_000,
+}: {
+  ports: OfflinePorts;
+  dataDir: string;
+  stdio?: 'pipe' | 'inherit';
+  extraEnv?: Record<string, string>;
+  timeoutMs?: number;
+}): Promise<RunningOffline> {
+  const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+  const child = spawn(process.execPath, [bin, 'offline', 'start', '--stage', 'local'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ...extraEnv,
+      ML_API_PORT: String(ports.api),
+      ML_LAMBDA_PORT: String(ports.lambda),
+      ML_S3_PORT: String(ports.s3),
+      ML_DYNAMODB_PORT: String(ports.dynamodb),
+      ML_DATA_DIR: dataDir,
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      // s3rver uses DES for ListObjectsV2 continuation tokens (TOOLCHAIN.md).
+      NODE_OPTIONS: [process.env['NODE_OPTIONS'], '--openssl-legacy-provider'].filter(Boolean).join(' '),
+    },
+    stdio: ['ignore', stdio, stdio],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-200_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  const baseUrl = `http://127.0.0.1:${ports.api}`;
+  const running: RunningOffline = {
+    baseUrl,
+    process: child,
+    output: () => output,
+    // serverless-offline shuts down cleanly on SIGINT (it closes s3rver and its workers).
+    stop: () => stopChild(child, 'SIGINT', 10_000),
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`serverless offline exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-5000)}`);
+    }
+    try {
+      const response = await fetch(`${baseUrl}/v1/health`, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return running;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await running.stop();
+      await exited(child);
+      throw new Error(`serverless offline did not serve /v1/health within ${timeoutMs} ms:\n${output.slice(-5000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

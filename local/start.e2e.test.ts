@@ -1,0 +1,140 @@
+/**
+ * `npm start` as a developer uses it: the stack comes up, serves /v1/health, and Ctrl-C
+ * (SIGINT to the process group) or SIGTERM leaves no process behind. Ports are random
+ * and data goes to a temporary folder, so this runs beside a developer's own `npm start`.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { freePortsSync } from './stack/ports';
+import { exited } from './stack/processes';
+
+const ROOT = path.resolve(__dirname, '..');
+
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const [child, ppid] of table) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  apiPort: number;
+}
+
+function startLocal(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    detached: true, // its own process group, so a group SIGINT is exactly what Ctrl-C sends
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output, apiPort: Number(env['ML_API_PORT']) };
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('npm start (local/start.ts)', function () {
+  this.timeout(180_000);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-start-'));
+  let running: Started | undefined;
+
+  const portsEnv = (): Record<string, string> => {
+    const [api, lambda, dynamodb, s3] = freePortsSync(4) as [number, number, number, number];
+    return {
+      ML_API_PORT: String(api),
+      ML_LAMBDA_PORT: String(lambda),
+      ML_DYNAMODB_PORT: String(dynamodb),
+      ML_S3_PORT: String(s3),
+      ML_DATA_DIR: dataDir,
+    };
+  };
+
+  afterEach(async () => {
+    // Never leave a stack behind, even when an assertion failed half-way.
+    if (running !== undefined && running.child.exitCode === null) {
+      for (const pid of descendants(running.child.pid as number)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      running.child.kill('SIGKILL');
+      await exited(running.child);
+    }
+    running = undefined;
+  });
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  for (const [how, signal, toGroup] of [
+    ['Ctrl-C (SIGINT to the process group)', 'SIGINT', true],
+    ['SIGTERM to the start process alone', 'SIGTERM', false],
+  ] as const) {
+    it(`serves /v1/health, prints a ready line, and after ${how} leaves no process`, async () => {
+      running = startLocal(portsEnv());
+      const started = running;
+      await waitFor(() => /\[local\] ready: API http:\/\/localhost:\d+\/v1/.test(started.output()), 120_000, 'the ready line', started.output);
+
+      const response = await fetch(`http://127.0.0.1:${started.apiPort}/v1/health`);
+      expect(response.status).to.equal(200);
+      expect(((await response.json()) as { status: string }).status).to.equal('ok');
+
+      const pid = started.child.pid as number;
+      const family = descendants(pid);
+      expect(family.length, 'java, serverless-offline and esbuild are running').to.be.greaterThan(1);
+      expect(fs.existsSync(path.join(dataDir, 'dynamodb', 'shared-local-instance.db')), 'DynamoDB data persists on disk').to.equal(true);
+
+      if (toGroup) process.kill(-pid, signal);
+      else process.kill(pid, signal);
+      const code = await exited(started.child);
+      expect(code).to.equal(0);
+      await waitFor(() => family.every((child) => !alive(child)), 15_000, 'every child to exit', started.output);
+      expect(started.output()).to.contain('nothing left running');
+    });
+  }
+
+  it('refuses to start, with a clear message, when a port is already in use', async () => {
+    const env = portsEnv();
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(Number(env['ML_DYNAMODB_PORT']), '127.0.0.1', resolve));
+    try {
+      running = startLocal(env);
+      const code = await exited(running.child);
+      expect(code).to.equal(1);
+      expect(running.output()).to.contain(`Port ${env['ML_DYNAMODB_PORT']} (DynamoDB Local) is already in use`);
+      expect(running.output()).to.contain('ML_DYNAMODB_PORT=');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});

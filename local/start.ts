@@ -1,0 +1,101 @@
+/**
+ * `npm start`: the whole API on this machine, no AWS account needed.
+ *
+ *   DynamoDB Local (official engine, Java)   http://localhost:8000   ML_DYNAMODB_PORT
+ *   S3 stand-in (s3rver, with S3 events)     http://localhost:4569   ML_S3_PORT
+ *   API (serverless-offline, all functions)  http://localhost:3000   ML_API_PORT
+ *   Lambda invoke endpoint                   http://localhost:3002   ML_LAMBDA_PORT
+ *
+ * Tables and buckets come from serverless.yml's `resources`. Data persists under
+ * .local-data/ (ML_DATA_DIR) across restarts; `npm run local:reset` wipes it.
+ * Ctrl-C (SIGINT) or SIGTERM stops everything this started, and waits until it is gone.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
+import { startOffline, type RunningOffline } from './stack/offline';
+import { assertPortFree } from './stack/ports';
+import { killNow } from './stack/processes';
+import { REPO_ROOT, serviceConfig } from './stack/serviceConfig';
+
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
+function port(envName: string, fallback: number): number {
+  const raw = process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${envName} must be a TCP port, got "${raw}"`);
+  return value;
+}
+
+const say = (line: string): void => console.log(`[local] ${line}`);
+
+let dynamo: RunningDynamoDb | undefined;
+let offline: RunningOffline | undefined;
+let stopping: Promise<void> | undefined;
+
+function stop(exitCode: number): Promise<void> {
+  stopping ??= (async () => {
+    say('stopping…');
+    await offline?.stop();
+    await dynamo?.stop();
+    say('stopped; nothing left running');
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+/** A child ending on its own (Ctrl-C reaches the whole process group) takes the rest down with it. */
+function onChildExit(name: string, code: number | null): void {
+  if (stopping !== undefined) return;
+  if (code !== 0) console.error(`[local] ${name} exited unexpectedly (${code ?? 'signal'}); stopping the rest`);
+  void stop(code === 0 ? 0 : 1);
+}
+
+process.on('exit', () => {
+  // Only reached past the orderly path (e.g. an uncaught error): never leave Java behind.
+  killNow(offline?.process);
+  killNow(dynamo?.process);
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+
+async function main(): Promise<void> {
+  const ports = {
+    api: port('ML_API_PORT', 3000),
+    lambda: port('ML_LAMBDA_PORT', 3002),
+    dynamodb: port('ML_DYNAMODB_PORT', 8000),
+    s3: port('ML_S3_PORT', 4569),
+  };
+  const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const pidFile = path.join(dataDir, 'local.pid');
+  fs.writeFileSync(pidFile, String(process.pid));
+  process.on('exit', () => fs.rmSync(pidFile, { force: true }));
+
+  await assertPortFree(ports.api, 'API', 'ML_API_PORT');
+  await assertPortFree(ports.lambda, 'Lambda invoke endpoint', 'ML_LAMBDA_PORT');
+  await assertPortFree(ports.dynamodb, 'DynamoDB Local', 'ML_DYNAMODB_PORT');
+  await assertPortFree(ports.s3, 'S3 stand-in', 'ML_S3_PORT');
+
+  say('resolving serverless.yml for the local stage…');
+  const config = serviceConfig('local');
+
+  fs.mkdirSync(path.join(dataDir, 'dynamodb'), { recursive: true });
+  dynamo = await startDynamoDbLocal({ port: ports.dynamodb, dbPath: path.join(dataDir, 'dynamodb') });
+  dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
+  say(`DynamoDB Local on ${dynamo.endpoint} (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
+  await ensureTables(dynamo.endpoint, config, say);
+
+  say('starting serverless-offline (bundles every function with esbuild)…');
+  offline = await startOffline({ ports, dataDir, stdio: 'inherit', timeoutMs: 120_000 });
+  offline.process.once('exit', (code) => onChildExit('serverless-offline', code));
+  say(
+    `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · ` +
+      `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · Ctrl-C stops everything`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);
+  void stop(1);
+});

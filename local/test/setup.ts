@@ -1,0 +1,39 @@
+/**
+ * Loaded by mocha (`--require`) before any test file. Gives every test the environment
+ * the functions get on the `local` stage, resolved from serverless.yml (one source of
+ * truth), and points the AWS SDK at loopback ports chosen now, where the harness
+ * (./stack.ts) starts DynamoDB Local and the S3 stand-in if a suite asks for them.
+ */
+import { freePortsSync } from '../stack/ports';
+import { serviceConfig } from '../stack/serviceConfig';
+import { stopEverything } from './stack';
+
+const config = serviceConfig('local');
+const functionEnv: Record<string, string> = { ...config.provider.environment };
+for (const fn of Object.values(config.functions)) Object.assign(functionEnv, fn.environment);
+for (const [name, value] of Object.entries(functionEnv)) process.env[name] ??= value;
+
+const [dynamodbPort, s3Port] = freePortsSync(2) as [number, number];
+process.env['ML_TEST_DYNAMODB_PORT'] = String(dynamodbPort);
+process.env['ML_TEST_S3_PORT'] = String(s3Port);
+process.env['DYNAMODB_ENDPOINT'] = `http://127.0.0.1:${dynamodbPort}`;
+process.env['S3_ENDPOINT'] = `http://127.0.0.1:${s3Port}`;
+
+// Credentials for the local stand-ins only; nothing here can reach AWS.
+process.env['AWS_ACCESS_KEY_ID'] = 'local';
+process.env['AWS_SECRET_ACCESS_KEY'] = 'local';
+process.env['AWS_REGION'] = config.provider.region;
+process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+delete process.env['AWS_PROFILE'];
+delete process.env['AWS_SESSION_TOKEN'];
+
+// Lambda runs Node 22; the SDK's notice about local Node 20 is known (TOOLCHAIN.md) and only noise here.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+
+// Handlers log JSON lines; keep test output readable unless asked (TEST_LOG_LEVEL=DEBUG).
+process.env['POWERTOOLS_LOG_LEVEL'] = process.env['TEST_LOG_LEVEL'] ?? 'SILENT';
+
+/** Mocha global fixture: whatever the harness started is stopped, once, after all suites. */
+export async function mochaGlobalTeardown(): Promise<void> {
+  await stopEverything();
+}

@@ -14,7 +14,9 @@ module.exports = () => ({
   // ES module builds of the AWS SDK tree-shake far better than its CommonJS builds.
   mainFields: ['module', 'main'],
   exclude: [],
-  external: [],
+  // Native modules cannot be bundled: they ship in the zip of the functions that use them
+  // (serverless-esbuild adds only the externals a function's bundle actually requires).
+  external: ['@node-rs/argon2'],
   metafile: false,
   packager: 'npm',
   legalComments: 'none',

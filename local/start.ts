@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
+import { ensureLocalKeys } from './stack/keys';
 import { startOffline, type RunningOffline } from './stack/offline';
 import { assertPortFree } from './stack/ports';
 import { killNow } from './stack/processes';
@@ -86,9 +87,20 @@ async function main(): Promise<void> {
   say(`DynamoDB Local on ${dynamo.endpoint} (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
   await ensureTables(dynamo.endpoint, config, say);
 
+  const keys = ensureLocalKeys(dataDir);
+  say(`access tokens signed with the local key in ${path.relative(REPO_ROOT, keys.privateFile)}`);
+
   say('starting serverless-offline (bundles every function with esbuild)…');
-  offline = await startOffline({ ports, dataDir, stdio: 'inherit', timeoutMs: 120_000 });
-  offline.process.once('exit', (code) => onChildExit('serverless-offline', code));
+  await startOffline({
+    ports,
+    dataDir,
+    stdio: 'inherit',
+    timeoutMs: 120_000,
+    onSpawn: (running) => {
+      offline = running;
+      running.process.once('exit', (code) => onChildExit('serverless-offline', code));
+    },
+  });
   say(
     `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · ` +
       `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · Ctrl-C stops everything`,

@@ -28,12 +28,15 @@ export async function startOffline({
   stdio = 'pipe',
   extraEnv = {},
   timeoutMs = 90_000,
+  onSpawn = () => undefined,
 }: {
   ports: OfflinePorts;
   dataDir: string;
   stdio?: 'pipe' | 'inherit';
   extraEnv?: Record<string, string>;
   timeoutMs?: number;
+  /** Called as soon as the process exists, so a caller can stop it even before it is ready. */
+  onSpawn?: (running: RunningOffline) => void;
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const child = spawn(process.execPath, [bin, 'offline', 'start', '--stage', 'local'], {
@@ -68,6 +71,7 @@ export async function startOffline({
     // serverless-offline shuts down cleanly on SIGINT (it closes s3rver and its workers).
     stop: () => stopChild(child, 'SIGINT', 10_000),
   };
+  onSpawn(running);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {

@@ -4,6 +4,10 @@
  * truth), and points the AWS SDK at loopback ports chosen now, where the harness
  * (./stack.ts) starts DynamoDB Local and the S3 stand-in if a suite asks for them.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureLocalKeys } from '../stack/keys';
 import { freePortsSync } from '../stack/ports';
 import { serviceConfig } from '../stack/serviceConfig';
 import { stopEverything } from './stack';
@@ -18,6 +22,13 @@ process.env['ML_TEST_DYNAMODB_PORT'] = String(dynamodbPort);
 process.env['ML_TEST_S3_PORT'] = String(s3Port);
 process.env['DYNAMODB_ENDPOINT'] = `http://127.0.0.1:${dynamodbPort}`;
 process.env['S3_ENDPOINT'] = `http://127.0.0.1:${s3Port}`;
+
+// Signing keys of this test run, in a temporary folder removed at exit.
+const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-keys-'));
+process.on('exit', () => fs.rmSync(keysDir, { recursive: true, force: true }));
+const keyFiles = ensureLocalKeys(keysDir);
+process.env['JWT_PRIVATE_KEYS'] = `file:${keyFiles.privateFile}`;
+process.env['JWT_PUBLIC_KEYS'] = `file:${keyFiles.publicFile}`;
 
 // Credentials for the local stand-ins only; nothing here can reach AWS.
 process.env['AWS_ACCESS_KEY_ID'] = 'local';

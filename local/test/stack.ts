@@ -64,11 +64,17 @@ export function offlineApi(): Promise<RunningOffline> {
   offlineStarting ??= (async () => {
     await localStack();
     const [api, lambda, s3Port] = freePortsSync(3) as [number, number, number];
-    offline = await startOffline({
+    const dataDir = tempDir('ml-offline-');
+    // The API under test signs with the same keys as the in-process tests, so tokens interoperate.
+    fs.mkdirSync(path.join(dataDir, 'keys'));
+    for (const [variable, file] of [['JWT_PRIVATE_KEYS', 'jwt-private.json'], ['JWT_PUBLIC_KEYS', 'jwt-public.json']] as const) {
+      fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
+    }
+    return startOffline({
       ports: { api, lambda, s3: s3Port, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
-      dataDir: tempDir('ml-offline-'),
+      dataDir,
+      onSpawn: (running) => (offline = running),
     });
-    return offline;
   })();
   return offlineStarting;
 }

@@ -2,10 +2,22 @@
 // Used as ${file(./shared/config/serverless-vars.cjs):name}.
 'use strict';
 
+const stageValue = (resolveVariable, path) => resolveVariable(`self:custom.stage.${path}`);
+
 module.exports = {
   // Lambda environment values must be strings: the stage's CORS origin list, comma-joined.
   async corsOrigins({ resolveVariable }) {
-    const origins = await resolveVariable('self:custom.stage.corsOrigins');
+    const origins = await stageValue(resolveVariable, 'corsOrigins');
     return origins.join(',');
+  },
+  // Lifetimes are written in the unit people think in; the functions get seconds.
+  async accessTokenTtlSeconds({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'accessTokenTtlMinutes')) * 60);
+  },
+  async shortSessionSeconds({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'shortSessionHours')) * 3600);
+  },
+  async longSessionSeconds({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'longSessionDays')) * 86400);
   },
 };

@@ -1,0 +1,19 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { optionalEnv } from '../config/env';
+
+/**
+ * The one DynamoDB client of a function, created at module scope so it is reused across
+ * invocations (connection reuse, no per-request setup). DYNAMODB_ENDPOINT is set only on
+ * the local stage (DynamoDB Local).
+ */
+const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
+
+export const dynamo = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    // A local endpoint gets local credentials: real ones are never sent to a stand-in.
+    ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    maxAttempts: 3,
+  }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);

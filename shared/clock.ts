@@ -1,0 +1,8 @@
+/** Time as an interface, so domain code is testable at any instant. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);

@@ -20,4 +20,14 @@ module.exports = () => ({
   metafile: false,
   packager: 'npm',
   legalComments: 'none',
+  // Each serverless process (npm start, the test harness, a packaging check) gets its own work
+  // folder when ML_ESBUILD_WORK_FOLDER says so: concurrent runs must not clean up each other's bundles.
+  outputWorkFolder: process.env.ML_ESBUILD_WORK_FOLDER || '.esbuild',
+  // Under `serverless offline` the plugin rebuilds when sources change. Watch the function
+  // sources only: the default (every .js/.ts below the repo) also fires on other runs' build
+  // output and rebuilds the bundles while requests are running.
+  watch: {
+    pattern: ['functions/**/*.ts', 'shared/**/*.ts'],
+    ignore: ['**/*.test.ts', 'node_modules', '.esbuild*', '.local-data', 'coverage', '.nyc_output'],
+  },
 });

@@ -82,6 +82,7 @@ describe('npm start (local/start.ts)', function () {
       ML_DYNAMODB_PORT: String(dynamodb),
       ML_S3_PORT: String(s3),
       ML_DATA_DIR: dataDir,
+      ML_ESBUILD_WORK_FOLDER: `.esbuild-start-test-${process.pid}`,
     };
   };
 

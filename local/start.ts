@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     dataDir,
     stdio: 'inherit',
     timeoutMs: 120_000,
+    ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'] } : {}),
     onSpawn: (running) => {
       offline = running;
       running.process.once('exit', (code) => onChildExit('serverless-offline', code));

@@ -4,5 +4,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { exited, stopChild } from './processes';
 import { REPO_ROOT } from './serviceConfig';
@@ -29,12 +30,15 @@ export async function startOffline({
   extraEnv = {},
   timeoutMs = 90_000,
   onSpawn = () => undefined,
+  workFolder,
 }: {
   ports: OfflinePorts;
   dataDir: string;
   stdio?: 'pipe' | 'inherit';
   extraEnv?: Record<string, string>;
   timeoutMs?: number;
+  /** esbuild work folder (relative to the repo) when it must not be the shared `.esbuild`. */
+  workFolder?: string;
   /** Called as soon as the process exists, so a caller can stop it even before it is ready. */
   onSpawn?: (running: RunningOffline) => void;
 }): Promise<RunningOffline> {
@@ -49,6 +53,7 @@ export async function startOffline({
       ML_S3_PORT: String(ports.s3),
       ML_DYNAMODB_PORT: String(ports.dynamodb),
       ML_DATA_DIR: dataDir,
+      ...(workFolder === undefined ? {} : { ML_ESBUILD_WORK_FOLDER: workFolder }),
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
       // s3rver uses DES for ListObjectsV2 continuation tokens (TOOLCHAIN.md).
@@ -69,7 +74,10 @@ export async function startOffline({
     process: child,
     output: () => output,
     // serverless-offline shuts down cleanly on SIGINT (it closes s3rver and its workers).
-    stop: () => stopChild(child, 'SIGINT', 10_000),
+    stop: async () => {
+      await stopChild(child, 'SIGINT', 10_000);
+      if (workFolder !== undefined) fs.rmSync(path.join(REPO_ROOT, workFolder), { recursive: true, force: true });
+    },
   };
   onSpawn(running);
   const deadline = Date.now() + timeoutMs;

@@ -26,11 +26,16 @@ export function packageStage(stage: string): Promise<PackagedStage> {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ml-package-${stage}-`));
       const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
       const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('ML_')));
-      await execFileAsync(process.execPath, [bin, 'package', '--stage', stage, '--package', dir], {
-        cwd: REPO_ROOT,
-        env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const workFolder = `.esbuild-package-${stage}-${process.pid}`;
+      try {
+        await execFileAsync(process.execPath, [bin, 'package', '--stage', stage, '--package', dir], {
+          cwd: REPO_ROOT,
+          env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', ML_ESBUILD_WORK_FOLDER: workFolder },
+          maxBuffer: 64 * 1024 * 1024,
+        });
+      } finally {
+        fs.rmSync(path.join(REPO_ROOT, workFolder), { recursive: true, force: true });
+      }
       const template = JSON.parse(fs.readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as PackagedStage['template'];
       const zips = fs.readdirSync(dir).filter((file) => file.endsWith('.zip')).sort();
       return { dir, template, zips };

@@ -73,6 +73,7 @@ export function offlineApi(): Promise<RunningOffline> {
     return startOffline({
       ports: { api, lambda, s3: s3Port, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
       dataDir,
+      workFolder: `.esbuild-test-${process.pid}`,
       onSpawn: (running) => (offline = running),
     });
   })();

@@ -76,7 +76,7 @@ export function parseVerificationKeys(document: string): VerificationKeys {
   if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error('The public JWKS lists no keys');
   const byKid = new Map<string, KeyObject>();
   for (const jwk of jwks.keys) {
-    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.alg !== 'ES256' || typeof jwk.kid !== 'string' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
+    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.alg !== 'ES256' || jwk.use !== 'sig' || typeof jwk.kid !== 'string' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
       throw new Error(`JWKS entry ${String(jwk.kid)} is not an ES256 P-256 key`);
     }
     byKid.set(jwk.kid, createPublicKey({ key: jwk as unknown as JsonWebKey, format: 'jwk' }));

@@ -8,9 +8,6 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 const ARGON2ID = 2 as Algorithm;
 export const ARGON2_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export const PASSWORD_MIN_LENGTH = 10;
-export const PASSWORD_MAX_LENGTH = 256;
-
 /**
  * Verified instead of a real hash when the email is unknown, so that an unknown email and a
  * wrong password cost the same time and cannot be told apart (argon2id, same parameters,

@@ -46,7 +46,13 @@ export function signAccessToken(key: SigningKey, settings: TokenSettings, subjec
 
 /** The subject of a valid access token; InvalidToken (with the reason, for logs) otherwise. */
 export function verifyAccessToken(token: string, keys: VerificationKeys, settings: Omit<TokenSettings, 'accessTokenTtlSeconds'>, now: Date): AccessTokenSubject {
-  const decoded = jwt.decode(token, { complete: true });
+  let decoded: jwt.Jwt | null;
+  try {
+    decoded = jwt.decode(token, { complete: true });
+  } catch {
+    // jws parses the payload as JSON when the header says typ JWT: junk must still be a 401.
+    throw new InvalidToken('not a JWT');
+  }
   if (decoded === null || typeof decoded.payload === 'string') throw new InvalidToken('not a JWT');
   const { kid, typ } = decoded.header;
   if (typeof kid !== 'string') throw new InvalidToken('no kid');
@@ -66,8 +72,9 @@ export function verifyAccessToken(token: string, keys: VerificationKeys, setting
   } catch (error) {
     throw new InvalidToken((error as Error).message);
   }
-  const { sub, sid, jti } = payload as { sub?: unknown; sid?: unknown; jti?: unknown };
-  if (typeof sub !== 'string' || !ID_PATTERN.test(sub) || typeof sid !== 'string' || !ID_PATTERN.test(sid) || typeof jti !== 'string') {
+  const { sub, sid, jti, exp } = payload as { sub?: unknown; sid?: unknown; jti?: unknown; exp?: unknown };
+  // A token without an expiry would be valid forever: never accept one, even if well signed.
+  if (typeof exp !== 'number' || typeof sub !== 'string' || !ID_PATTERN.test(sub) || typeof sid !== 'string' || !ID_PATTERN.test(sid) || typeof jti !== 'string') {
     throw new InvalidToken('missing claims');
   }
   return { userId: sub, sessionId: sid };

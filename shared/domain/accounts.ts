@@ -100,7 +100,7 @@ async function checkPassword(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock
   const lockedFor = lockedForSeconds(throttle, now);
   if (lockedFor > 0) throw new TooManyRequests(lockedFor, 'too_many_attempts', 'Too many failed attempts; retry after the time in Retry-After');
   const ok = await deps.hasher.verify(credentials?.passwordHash, password);
-  if (!ok || credentials === undefined) {
+  if (credentials === undefined || !ok) {
     await recordFailure(deps.users, email, throttle, now);
     throw onWrong();
   }

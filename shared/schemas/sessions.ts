@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { PASSWORD_MAX_LENGTH } from '../auth/passwords';
+import { PASSWORD_MAX_LENGTH } from '../auth/passwordPolicy';
 import { Id, IsoTimestamp } from './common';
 import { Email } from './users';
 

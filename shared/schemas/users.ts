@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwordPolicy';
 import { Id, IsoTimestamp } from './common';
 
 /** Trimmed and lower-cased before it is checked, so " Ann@Example.COM " and "ann@example.com" are one account. */

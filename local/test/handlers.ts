@@ -1,0 +1,30 @@
+/**
+ * Loads a handler module with its store adapters replaced by in-memory fakes (proxyquire),
+ * for fast unit tests of the whole handler: validation, domain call, response shape.
+ */
+import path from 'node:path';
+import proxyquire from 'proxyquire';
+import { fakeHasher, memorySessionStore, memoryUserStore } from './fakes';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface HandlerWorld {
+  users: ReturnType<typeof memoryUserStore>;
+  sessions: ReturnType<typeof memorySessionStore>;
+  hasher: ReturnType<typeof fakeHasher>;
+}
+
+export function handlerWorld(): HandlerWorld {
+  return { users: memoryUserStore(), sessions: memorySessionStore(), hasher: fakeHasher() };
+}
+
+/** `functions/users/createUser` with the world's stores and hasher in place of the real ones. */
+export function loadHandler(modulePath: string, world: HandlerWorld, extraStubs: Record<string, unknown> = {}): unknown {
+  const stubs = {
+    '../../shared/stores/usersTable': { users: world.users, '@noCallThru': true },
+    '../../shared/stores/sessionsTable': { sessions: world.sessions, '@noCallThru': true },
+    '../../shared/auth/passwords': { argon2Hasher: world.hasher },
+    ...extraStubs,
+  };
+  return (proxyquire(path.join(ROOT, modulePath), stubs) as { handler: unknown }).handler;
+}

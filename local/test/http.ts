@@ -1,0 +1,58 @@
+/** A small JSON client for the end-to-end suites (loopback only). */
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  rawBody?: string;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export class ApiClient {
+  constructor(readonly baseUrl: string) {
+    if (!/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(baseUrl)) throw new Error(`refusing a non-loopback base URL: ${baseUrl}`);
+  }
+
+  async request<T = Record<string, unknown>>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(options.rawBody !== undefined ? { body: options.rawBody } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    return { status: response.status, headers: response.headers, body: body as T, text };
+  }
+
+  get<T = Record<string, unknown>>(path: string, options?: RequestOptions) {
+    return this.request<T>('GET', path, options);
+  }
+  post<T = Record<string, unknown>>(path: string, options?: RequestOptions) {
+    return this.request<T>('POST', path, options);
+  }
+  patch<T = Record<string, unknown>>(path: string, options?: RequestOptions) {
+    return this.request<T>('PATCH', path, options);
+  }
+  delete<T = Record<string, unknown>>(path: string, options?: RequestOptions) {
+    return this.request<T>('DELETE', path, options);
+  }
+}
+
+/** A fresh, unique test account's sign-up body. */
+export function newAccount(prefix = 'user'): { email: string; password: string; name: string } {
+  const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return { email: `${prefix}-${unique}@example.com`, password: `pw-${unique}-long-enough`, name: `${prefix} ${unique}` };
+}

@@ -3,31 +3,39 @@
 // overrides the plugin's default of leaving the SDK to the Lambda runtime).
 'use strict';
 
-module.exports = () => ({
-  bundle: true,
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  target: 'node22',
-  platform: 'node',
-  format: 'cjs',
-  // ES module builds of the AWS SDK tree-shake far better than its CommonJS builds.
-  mainFields: ['module', 'main'],
-  exclude: [],
-  // Native modules cannot be bundled: they ship in the zip of the functions that use them
-  // (serverless-esbuild adds only the externals a function's bundle actually requires).
-  external: ['@node-rs/argon2'],
-  metafile: false,
-  packager: 'npm',
-  legalComments: 'none',
-  // Each serverless process (npm start, the test harness, a packaging check) gets its own work
-  // folder when ML_ESBUILD_WORK_FOLDER says so: concurrent runs must not clean up each other's bundles.
-  outputWorkFolder: process.env.ML_ESBUILD_WORK_FOLDER || '.esbuild',
-  // Under `serverless offline` the plugin rebuilds when sources change. Watch the function
-  // sources only: the default (every .js/.ts below the repo) also fires on other runs' build
-  // output and rebuilds the bundles while requests are running.
-  watch: {
-    pattern: ['functions/**/*.ts', 'shared/**/*.ts'],
-    ignore: ['**/*.test.ts', 'node_modules', '.esbuild*', '.local-data', 'coverage', '.nyc_output'],
-  },
-});
+const NATIVE_MODULES = ['@node-rs/argon2'];
+
+module.exports = (serverless) => {
+  // Under `serverless offline` the bundles run inside this repository and resolve native
+  // modules from its node_modules: skip the plugin's `npm ci` of them into the build folder
+  // (seconds per start, and a registry round trip), which only deploy artefacts need.
+  const offline = serverless?.processedInput?.commands?.[0] === 'offline';
+  return {
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    target: 'node22',
+    platform: 'node',
+    format: 'cjs',
+    // ES module builds of the AWS SDK tree-shake far better than its CommonJS builds.
+    mainFields: ['module', 'main'],
+    exclude: offline ? NATIVE_MODULES : [],
+    // Native modules cannot be bundled: they ship in the zip of the functions that use them
+    // (serverless-esbuild adds only the externals a function's bundle actually requires).
+    external: NATIVE_MODULES,
+    metafile: false,
+    packager: 'npm',
+    legalComments: 'none',
+    // Each serverless process (npm start, the test harness, a packaging check) gets its own work
+    // folder when ML_ESBUILD_WORK_FOLDER says so: concurrent runs must not clean up each other's bundles.
+    outputWorkFolder: process.env.ML_ESBUILD_WORK_FOLDER || '.esbuild',
+    // Under `serverless offline` the plugin rebuilds when sources change. Watch the function
+    // sources only: the default (every .js/.ts below the repo) also fires on other runs' build
+    // output and rebuilds the bundles while requests are running.
+    watch: {
+      pattern: ['functions/**/*.ts', 'shared/**/*.ts'],
+      ignore: ['**/*.test.ts', 'node_modules', '.esbuild*', '.local-data', 'coverage', '.nyc_output'],
+    },
+  };
+};

@@ -97,11 +97,13 @@ describe('npm start (local/start.ts)', function () {
   });
   after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  for (const [how, signal, toGroup] of [
-    ['Ctrl-C (SIGINT to the process group)', 'SIGINT', true],
-    ['SIGTERM to the start process alone', 'SIGTERM', false],
+  const account = { email: `persist-${Date.now()}@example.com`, password: 'persisted password', name: 'Persisted' };
+
+  for (const [how, signal, toGroup, run] of [
+    ['Ctrl-C (SIGINT to the process group)', 'SIGINT', true, 'first'],
+    ['SIGTERM to the start process alone', 'SIGTERM', false, 'second'],
   ] as const) {
-    it(`serves /v1/health, prints a ready line, and after ${how} leaves no process`, async () => {
+    it(`${run} start: serves /v1/health, prints a ready line, keeps data, and after ${how} leaves no process`, async () => {
       running = startLocal(portsEnv());
       const started = running;
       await waitFor(() => /\[local\] ready: API http:\/\/localhost:\d+\/v1/.test(started.output()), 120_000, 'the ready line', started.output);
@@ -109,6 +111,20 @@ describe('npm start (local/start.ts)', function () {
       const response = await fetch(`http://127.0.0.1:${started.apiPort}/v1/health`);
       expect(response.status).to.equal(200);
       expect(((await response.json()) as { status: string }).status).to.equal('ok');
+
+      // Data persists across restarts: the first run signs up, the second logs in.
+      const json = { 'content-type': 'application/json' };
+      if (run === 'first') {
+        const created = await fetch(`http://127.0.0.1:${started.apiPort}/v1/users`, { method: 'POST', headers: json, body: JSON.stringify(account) });
+        expect(created.status).to.equal(201);
+      } else {
+        const login = await fetch(`http://127.0.0.1:${started.apiPort}/v1/sessions`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ email: account.email, password: account.password }),
+        });
+        expect(login.status, 'the account made before the restart still exists').to.equal(201);
+      }
 
       const pid = started.child.pid as number;
       const family = descendants(pid);

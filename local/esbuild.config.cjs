@@ -3,7 +3,7 @@
 // overrides the plugin's default of leaving the SDK to the Lambda runtime).
 'use strict';
 
-const NATIVE_MODULES = ['@node-rs/argon2'];
+const NATIVE_MODULES = ['@node-rs/argon2', 'sharp'];
 
 module.exports = (serverless) => {
   // Under `serverless offline` the bundles run inside this repository and resolve native

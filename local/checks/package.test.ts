@@ -37,6 +37,7 @@ describe('deploy artefacts (serverless package)', function () {
   // Native modules cannot be bundled; each ships only in the zips of the functions that use it.
   const NATIVE_MODULES: Record<string, string[]> = {
     '@node-rs/argon2': ['createUser', 'createSession', 'updateMe', 'deleteMe'],
+    sharp: ['processUpload'],
   };
 
   it('each zip holds its minified handler bundle with a source map, and native modules only where used', async () => {
@@ -45,11 +46,21 @@ describe('deploy artefacts (serverless package)', function () {
       const files = Object.keys(zip.files).filter((name) => !zip.files[name]?.dir);
       const bundle = fn.source.replace(/\.ts$/, '.js');
       expect(files, fn.name).to.include.members([bundle, `${bundle}.map`]);
-      const packages = new Set(files.filter((name) => name.startsWith('node_modules/')).map((name) => name.split('/').slice(1, 3).join('/')));
+      const packageOf = (name: string): string => {
+        const parts = name.split('/').slice(1);
+        return parts[0]?.startsWith('@') === true ? parts.slice(0, 2).join('/') : (parts[0] as string);
+      };
+      const packages = new Set(files.filter((name) => name.startsWith('node_modules/')).map(packageOf));
       const expected = Object.entries(NATIVE_MODULES).filter(([, users]) => users.includes(fn.name)).map(([name]) => name);
-      expect([...packages].filter((name) => !name.endsWith('-linux-x64-gnu')).sort(), `${fn.name} node_modules`).to.deep.equal(expected);
+      // Platform packages (the Linux x64 binaries) and sharp's own helpers come with the native modules.
+      const platform = /-linux-x64(-gnu)?$|^@img\/|^detect-libc$|^semver$/;
+      expect([...packages].filter((name) => !platform.test(name)).sort(), `${fn.name} node_modules`).to.deep.equal(expected);
       if (expected.includes('@node-rs/argon2')) {
         expect(files, `${fn.name} carries the Linux x64 binary Lambda needs`).to.include('node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node');
+      }
+      if (expected.includes('sharp')) {
+        expect(files.some((name) => /^node_modules\/@img\/sharp-linux-x64\/lib\/sharp-linux-x64[\w.-]*\.node$/.test(name)), `${fn.name} carries sharp's Linux x64 binary`).to.equal(true);
+        expect(files.some((name) => name.startsWith('node_modules/@img/sharp-libvips-linux-x64/lib/libvips')), `${fn.name} carries libvips`).to.equal(true);
       }
       const code = await zip.file(bundle)?.async('string');
       // Minified code has no indentation and very long lines (newlines survive only inside template literals).

@@ -4,7 +4,9 @@
  * versions, conditional rotation); the contract suites in local/test/contracts run the same
  * assertions against both, so the fakes cannot drift from the real thing.
  */
+import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
+import type { ContentStore } from '../../shared/content/content';
 import type { Clock } from '../../shared/clock';
 import type { TokenIssuer } from '../../shared/domain/accounts';
 import type { PasswordHasher } from '../../shared/auth/passwords';
@@ -214,4 +216,61 @@ export function sequentialIds(): () => string {
     last = id;
     return id;
   };
+}
+
+/** Objects in memory, with ETags and a log of the bytes read (to check ranged reads). */
+export interface MemoryContentStore extends ContentStore {
+  objects: Map<string, { body: Buffer; contentType: string; eTag: string }>;
+  bytesRead: number;
+}
+
+export function memoryContentStore(): MemoryContentStore {
+  const objects = new Map<string, { body: Buffer; contentType: string; eTag: string }>();
+  const store: MemoryContentStore = {
+    objects,
+    bytesRead: 0,
+    async presignUpload(key, contentType, size, expiresInSeconds, now) {
+      return {
+        method: 'POST',
+        url: 'https://uploads.example/media-bucket',
+        fields: { key, 'Content-Type': contentType, 'x-test-size': String(size) },
+        expiresAt: new Date(now.getTime() + expiresInSeconds * 1000).toISOString(),
+      };
+    },
+    async presignDownload(key, expiresInSeconds, filename) {
+      return `https://downloads.example/${key}?expires=${expiresInSeconds}${filename === undefined ? '' : `&filename=${encodeURIComponent(filename)}`}`;
+    },
+    async head(key) {
+      const object = objects.get(key);
+      return object === undefined ? undefined : { size: object.body.length, contentType: object.contentType, eTag: object.eTag };
+    },
+    async readRange(key, start, end) {
+      const object = objects.get(key);
+      if (object === undefined) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+      const chunk = object.body.subarray(start, end + 1);
+      store.bytesRead += chunk.length;
+      return Buffer.from(chunk);
+    },
+    async read(key) {
+      const object = objects.get(key);
+      if (object === undefined) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+      store.bytesRead += object.body.length;
+      return Buffer.from(object.body);
+    },
+    async put(key, body, contentType) {
+      objects.set(key, { body: Buffer.from(body), contentType, eTag: `"${createHash('md5').update(body).digest('hex')}"` });
+    },
+    async delete(keys) {
+      for (const key of keys) objects.delete(key);
+    },
+    async deletePrefix(prefix) {
+      const keys = [...objects.keys()].filter((key) => key.startsWith(prefix));
+      keys.forEach((key) => objects.delete(key));
+      return keys.length;
+    },
+    async list(prefix) {
+      return [...objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    },
+  };
+  return store;
 }

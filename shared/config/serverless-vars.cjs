@@ -20,4 +20,16 @@ module.exports = {
   async longSessionSeconds({ resolveVariable }) {
     return String(Number(await stageValue(resolveVariable, 'longSessionDays')) * 86400);
   },
+  async maxImageBytes({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'media.maxImageMB')) * 1024 * 1024);
+  },
+  async maxVideoBytes({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'media.maxVideoMB')) * 1024 * 1024);
+  },
+  async uploadUrlSeconds({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'media.uploadUrlMinutes')) * 60);
+  },
+  async downloadUrlSeconds({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'media.downloadUrlMinutes')) * 60);
+  },
 };

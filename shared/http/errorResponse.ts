@@ -2,7 +2,7 @@ import { HttpError, ServiceUnavailable, type ErrorDetail } from './errors';
 import type { HttpResult } from './handler';
 
 export interface ErrorBody {
-  error: { code: string; message: string; details?: ErrorDetail[]; requestId?: string };
+  error: { code: string; message: string; details?: ErrorDetail[]; requestId?: string; [extra: string]: unknown };
 }
 
 const THROTTLING_ERRORS = new Set([
@@ -55,6 +55,7 @@ export function toErrorResponse(error: unknown, requestId: string): HttpResult<E
         code: mapped.code,
         message: mapped.message,
         ...(mapped.details === undefined ? {} : { details: mapped.details }),
+        ...mapped.extra,
         ...(mapped.status >= 500 ? { requestId } : {}),
       },
     },

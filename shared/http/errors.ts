@@ -17,6 +17,8 @@ export class HttpError extends Error {
     message: string,
     readonly details?: ErrorDetail[],
     readonly headers?: Record<string, string>,
+    /** Extra machine-readable fields of the error object, e.g. `existingId` of a duplicate. */
+    readonly extra?: Record<string, string>,
   ) {
     super(message);
   }
@@ -53,8 +55,8 @@ export class NotFound extends HttpError {
 }
 
 export class Conflict extends HttpError {
-  constructor(code: string, message: string, details?: ErrorDetail[]) {
-    super(409, code, message, details);
+  constructor(code: string, message: string, details?: ErrorDetail[], extra?: Record<string, string>) {
+    super(409, code, message, details, undefined, extra);
   }
 }
 

@@ -18,5 +18,6 @@ export const ErrorResponse = z.object({
     message: z.string(),
     details: z.optional(z.array(z.object({ path: z.string(), message: z.string(), code: z.optional(z.string()) }))),
     requestId: z.optional(z.string()),
+    existingId: z.optional(z.string()),
   }),
 });

@@ -1,0 +1,34 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context, S3Event } from 'aws-lambda';
+import { systemClock } from '../../shared/clock';
+import { mediaSettings } from '../../shared/config/media';
+import { content } from '../../shared/content/bucket';
+import { processUpload } from '../../shared/domain/media';
+import { logger } from '../../shared/log';
+import { inspector } from '../../shared/media-info/inspector';
+import { media } from '../../shared/stores/mediaTable';
+
+/**
+ * S3 ObjectCreated on media/.../original: checks the real size and type, reads the metadata,
+ * writes thumbnails, marks the item ready (or rejected with a reason). Repeatable: S3 may
+ * deliver an event more than once. A record that fails is retried by Lambda (the handler
+ * throws after trying every record), and lands in the dead-letter queue after that.
+ */
+async function processRecords(event: S3Event): Promise<void> {
+  const failures: unknown[] = [];
+  for (const record of event.Records ?? []) {
+    // S3 URL-encodes keys in events, with spaces as '+'.
+    const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    try {
+      const outcome = await processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector }, key);
+      logger.info('upload processed', { key, outcome });
+    } catch (error) {
+      logger.error('upload processing failed', { key, error: error as Error });
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} upload(s) failed; Lambda will retry the event`);
+}
+
+export const handler = middy<S3Event, void, Error, Context>().use(injectLambdaContext(logger, { resetKeys: true })).handler(processRecords);

@@ -1,0 +1,384 @@
+/**
+ * The media library: uploads, processing, listing, metadata, tags, deletion. Plain functions
+ * over the MediaStore (DynamoDB), ContentStore (S3) and a MediaInspector (sharp, file-type,
+ * the MP4 reader), so every rule is testable with in-memory fakes.
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../clock';
+import type { ContentStore, UploadForm } from '../content/content';
+import { originalKey, parseOriginalKey, thumbnailKeys, userPrefix } from '../content/keys';
+import { Conflict, HttpError, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../http/errors';
+import { ALLOWED_TYPES, kindOf, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
+import { DuplicateMedia, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
+
+export interface MediaSettings {
+  maxImageBytes: number;
+  maxVideoBytes: number;
+  uploadUrlSeconds: number;
+  downloadUrlSeconds: number;
+}
+
+export interface MediaDeps {
+  media: MediaStore;
+  content: ContentStore;
+  clock: Clock;
+  newId: () => string;
+  settings: MediaSettings;
+}
+
+/** What processUpload needs to look inside uploads (sharp, file-type, the MP4 box reader). */
+export interface MediaInspector {
+  /** How many leading bytes `sniff` wants. */
+  sniffBytes: number;
+  sniff(head: Buffer): Promise<string | undefined>;
+  typesAgree(declared: string, sniffed: string | undefined): boolean;
+  image(buffer: Buffer): Promise<ImageInfo>;
+  thumbnails(buffer: Buffer): Promise<{ small: Buffer; large: Buffer }>;
+  video(reader: RangeReader): Promise<VideoInfo>;
+}
+
+export interface Caller {
+  userId: string;
+}
+
+/** A media item as clients see it. */
+export interface MediaView {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  status: MediaStatus;
+  rejectReason?: string;
+  type: MediaKind;
+  createdAt: string;
+  width?: number;
+  height?: number;
+  durationSeconds?: number;
+  takenAt?: string;
+  tags: string[];
+  views: number;
+  thumbnails?: { small: string; large: string };
+  downloadUrl?: string;
+}
+
+export interface MetadataView {
+  width: number | null;
+  height: number | null;
+  durationSeconds?: number;
+  takenAt?: string;
+  camera?: { make?: string; model?: string };
+  location?: { latitude: number; longitude: number; altitude?: number };
+  orientation?: number;
+  title: string;
+  description: string;
+  tags: string[];
+}
+
+export class MediaNotFound extends NotFound {
+  constructor() {
+    super('media_not_found', 'No such media item');
+  }
+}
+
+export class DuplicateUpload extends Conflict {
+  constructor(readonly existingId: string) {
+    super('duplicate', 'You already have this content (same sha256); see existingId', undefined, { existingId });
+  }
+}
+
+function view(record: MediaRecord): MediaView {
+  return {
+    id: record.id,
+    filename: record.filename,
+    contentType: record.contentType,
+    size: record.size,
+    status: record.status,
+    ...(record.rejectReason === undefined ? {} : { rejectReason: record.rejectReason }),
+    type: record.type,
+    createdAt: record.createdAt,
+    ...(record.width === undefined ? {} : { width: record.width }),
+    ...(record.height === undefined ? {} : { height: record.height }),
+    ...(record.durationSeconds === undefined ? {} : { durationSeconds: record.durationSeconds }),
+    ...(record.takenAt === undefined ? {} : { takenAt: record.takenAt }),
+    tags: record.tags,
+    views: record.views,
+  };
+}
+
+async function thumbnailUrls(deps: Pick<MediaDeps, 'content' | 'settings'>, record: MediaRecord): Promise<{ small: string; large: string } | undefined> {
+  if (record.status !== 'ready' || record.thumbnails === undefined) return undefined;
+  const [small, large] = await Promise.all([
+    deps.content.presignDownload(record.thumbnails.small, deps.settings.downloadUrlSeconds),
+    deps.content.presignDownload(record.thumbnails.large, deps.settings.downloadUrlSeconds),
+  ]);
+  return { small: small, large: large };
+}
+
+/** Filenames are labels, never paths: keep the last path segment, drop control characters. */
+export function cleanFilename(filename: string): string {
+  // eslint-disable-next-line no-control-regex
+  const base = filename.replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() ?? '';
+  return base.trim().slice(0, 255) || 'upload';
+}
+
+/** Tags: trimmed, lower-cased, Unicode-normalised, duplicates dropped (schemas enforce 1–50 chars, ≤ 50 tags). */
+export function normalizeTags(tags: string[]): string[] {
+  return [...new Set(tags.map((tag) => tag.normalize('NFC').trim().toLowerCase()).filter((tag) => tag.length > 0))];
+}
+
+export async function createMedia(
+  deps: MediaDeps,
+  caller: Caller,
+  input: { filename: string; contentType: string; size: number; sha256?: string | undefined },
+): Promise<{ media: MediaView; upload: UploadForm }> {
+  const kind = kindOf(input.contentType);
+  if (kind === undefined) throw new UnsupportedMediaType(`Content type ${input.contentType} is not accepted; use one of ${ALLOWED_TYPES.join(', ')}`);
+  const limit = kind === 'image' ? deps.settings.maxImageBytes : deps.settings.maxVideoBytes;
+  if (input.size > limit) throw new PayloadTooLarge(`${kind === 'image' ? 'Images' : 'Videos'} may be at most ${limit} bytes`);
+  const now = deps.clock.now();
+  const record: MediaRecord = {
+    id: deps.newId(),
+    userId: caller.userId,
+    filename: cleanFilename(input.filename),
+    contentType: input.contentType,
+    size: input.size,
+    ...(input.sha256 === undefined ? {} : { sha256: input.sha256.toLowerCase() }),
+    status: 'pending',
+    type: kind,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    title: '',
+    description: '',
+    tags: [],
+    views: 0,
+    version: 1,
+  };
+  try {
+    // The pending item exists before anyone can upload: every object has an item.
+    await deps.media.createPending(record);
+  } catch (error) {
+    if (error instanceof DuplicateMedia) throw new DuplicateUpload(error.existingId);
+    throw error;
+  }
+  const upload = await deps.content.presignUpload(originalKey(caller.userId, record.id), record.contentType, record.size, deps.settings.uploadUrlSeconds, now);
+  return { media: view(record), upload };
+}
+
+/** The item with a download URL and thumbnail URLs (when ready); counts a view. */
+export async function getMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'settings'>, caller: Caller, mediaId: string): Promise<MediaView> {
+  const record = await deps.media.view(caller.userId, mediaId);
+  if (record === undefined) throw new MediaNotFound();
+  const result = view(record);
+  if (record.status === 'ready') {
+    result.downloadUrl = await deps.content.presignDownload(originalKey(record.userId, record.id), deps.settings.downloadUrlSeconds, record.filename);
+    const thumbnails = await thumbnailUrls(deps, record);
+    if (thumbnails !== undefined) result.thumbnails = thumbnails;
+  }
+  return result;
+}
+
+export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'settings'>, caller: Caller, query: MediaQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
+  const page = await deps.media.list(caller.userId, { ...query, ...(query.tag === undefined ? {} : { tag: normalizeTags([query.tag])[0] }) });
+  const items = await Promise.all(
+    page.items.map(async (record) => {
+      const result = view(record);
+      const thumbnails = await thumbnailUrls(deps, record);
+      return thumbnails === undefined ? result : { ...result, thumbnails };
+    }),
+  );
+  return { items, nextCursor: page.nextCursor };
+}
+
+async function ownRecord(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId: string): Promise<MediaRecord> {
+  const record = await deps.media.get(caller.userId, mediaId);
+  if (record === undefined || record.deleting === true) throw new MediaNotFound();
+  return record;
+}
+
+function metadataView(record: MediaRecord): MetadataView {
+  return {
+    width: record.width ?? null,
+    height: record.height ?? null,
+    ...(record.durationSeconds === undefined ? {} : { durationSeconds: record.durationSeconds }),
+    ...(record.takenAt === undefined ? {} : { takenAt: record.takenAt }),
+    ...(record.camera === undefined ? {} : { camera: record.camera }),
+    ...(record.location === undefined ? {} : { location: record.location }),
+    ...(record.orientation === undefined ? {} : { orientation: record.orientation }),
+    title: record.title,
+    description: record.description,
+    tags: record.tags,
+  };
+}
+
+export async function getMetadata(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId: string): Promise<MetadataView> {
+  return metadataView(await ownRecord(deps, caller, mediaId));
+}
+
+/**
+ * Title, description and tags. Concurrent changes to one item are serialised by the item's
+ * version (a loser re-reads and applies its change on top), and tag entries/counts are
+ * brought in line afterwards (syncTags), so no tag is lost and counts stay exact.
+ */
+export async function updateMetadata(
+  deps: Pick<MediaDeps, 'media' | 'clock'>,
+  caller: Caller,
+  mediaId: string,
+  changes: { title?: string | undefined; description?: string | undefined; tags?: string[] | undefined },
+): Promise<MetadataView> {
+  const normalized = { ...changes, ...(changes.tags === undefined ? {} : { tags: normalizeTags(changes.tags) }) };
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const record = await ownRecord(deps, caller, mediaId);
+    try {
+      const updated = await deps.media.updateMetadata(record, normalized, deps.clock.now().toISOString());
+      await deps.media.syncTags(caller.userId, mediaId);
+      return metadataView(updated);
+    } catch (error) {
+      if (!(error instanceof VersionConflict)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+    }
+  }
+  throw new HttpError(409, 'concurrent_update', 'The item is being changed by other requests; retry');
+}
+
+export async function listTags(deps: Pick<MediaDeps, 'media'>, caller: Caller): Promise<TagCount[]> {
+  return deps.media.listTags(caller.userId);
+}
+
+async function removeRecord(deps: Pick<MediaDeps, 'media' | 'content'>, record: MediaRecord): Promise<void> {
+  // Order matters for a retry after a failure: first the item disappears for readers and its
+  // tags are released, then the bytes go, then the item itself (so a retry can find it).
+  let current = record;
+  for (let attempt = 0; current.deleting !== true; attempt++) {
+    try {
+      await deps.media.beginDelete(current);
+      break;
+    } catch (error) {
+      if (!(error instanceof VersionConflict) || attempt >= 8) throw error;
+      const again = await deps.media.get(record.userId, record.id);
+      if (again === undefined) return;
+      current = again;
+    }
+  }
+  await deps.media.syncTags(record.userId, record.id);
+  const thumbs = thumbnailKeys(record.userId, record.id);
+  await deps.content.delete([originalKey(record.userId, record.id), thumbs.small, thumbs.large]);
+  await deps.media.finishDelete(current);
+}
+
+/** Deletes the item, its original, its thumbnails, tag entries and its hash claim. */
+export async function deleteMedia(deps: Pick<MediaDeps, 'media' | 'content'>, caller: Caller, mediaId: string): Promise<void> {
+  const record = await deps.media.get(caller.userId, mediaId);
+  // A half-deleted item (a failed earlier DELETE) is finished, not refused.
+  if (record === undefined) throw new MediaNotFound();
+  await removeRecord(deps, record);
+}
+
+/** Account deletion: every object under the user's prefix and the user's whole partition. */
+export async function deleteAllMedia(deps: Pick<MediaDeps, 'media' | 'content'>, userId: string): Promise<void> {
+  await deps.content.deletePrefix(userPrefix(userId));
+  await deps.media.deleteUserData(userId);
+}
+
+export type ProcessOutcome = 'ready' | 'rejected' | 'duplicate-delivery' | 'orphan-removed' | 'ignored';
+
+/** A reader over an object that counts what it fetches (the MP4 reader must stay small). */
+export function countingReader(content: ContentStore, key: string, size: number, first: Buffer): RangeReader & { bytesRead: () => number } {
+  let bytes = first.length;
+  return {
+    size,
+    bytesRead: () => bytes,
+    async read(start, end) {
+      if (end < first.length) return first.subarray(start, end + 1);
+      const chunk = await content.readRange(key, start, end);
+      bytes += chunk.length;
+      return chunk;
+    },
+  };
+}
+
+/** How much of an upload to read before deciding anything: the sniffer's need, and the MP4 reader's first read. */
+export const FIRST_READ_BYTES = 64 * 1024;
+
+/**
+ * S3 ObjectCreated for media/{user}/{media}/original. At-least-once delivery makes this
+ * repeatable: an item that is no longer pending (or was processed from the same ETag) is left
+ * alone, and the final write is conditional, so concurrent duplicates settle on one result.
+ * The stand-in (and a lying client) may deliver anything: the real size and the real type
+ * decide, and a mismatch deletes the object and rejects the item with a reason.
+ */
+export async function processUpload(
+  deps: Pick<MediaDeps, 'media' | 'content' | 'clock' | 'settings'> & { inspector: MediaInspector },
+  key: string,
+): Promise<ProcessOutcome> {
+  const ids = parseOriginalKey(key);
+  if (ids === undefined) return 'ignored';
+  const record = await deps.media.get(ids.userId, ids.mediaId);
+  const head = await deps.content.head(key);
+  if (record === undefined || record.deleting === true) {
+    // Uploaded for an item that was deleted or swept: nothing may keep the bytes.
+    if (head !== undefined) await deps.content.delete([key]);
+    return 'orphan-removed';
+  }
+  if (record.status === 'rejected' || (record.status === 'ready' && (head === undefined || head.eTag === record.objectETag))) return 'duplicate-delivery';
+  const now = (): string => deps.clock.now().toISOString();
+  const reject = async (reason: string): Promise<ProcessOutcome> => {
+    // Bytes first: if the item write then fails, a retry finds no object and rejects again.
+    await deps.content.delete([key]);
+    await deps.media.markRejected(record, reason, now());
+    return 'rejected';
+  };
+  if (head === undefined) return reject('upload_missing');
+  const limit = record.type === 'image' ? deps.settings.maxImageBytes : deps.settings.maxVideoBytes;
+  if (head.size > limit) return reject('too_large');
+  if (head.size !== record.size) return reject('size_mismatch');
+
+  const first = await deps.content.readRange(key, 0, Math.min(head.size, FIRST_READ_BYTES) - 1);
+  const sniffed = await deps.inspector.sniff(first.subarray(0, deps.inspector.sniffBytes));
+  if (!deps.inspector.typesAgree(record.contentType, sniffed)) return reject('type_mismatch');
+
+  let fields: ProcessedFields;
+  if (record.type === 'image') {
+    const bytes = head.size <= first.length ? first : await deps.content.read(key);
+    if (record.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== record.sha256) return reject('checksum_mismatch');
+    let info: ImageInfo;
+    let thumbs: { small: Buffer; large: Buffer };
+    try {
+      info = await deps.inspector.image(bytes);
+      thumbs = await deps.inspector.thumbnails(bytes);
+    } catch {
+      return reject('unreadable');
+    }
+    const keys = thumbnailKeys(record.userId, record.id);
+    await Promise.all([deps.content.put(keys.small, thumbs.small, 'image/webp'), deps.content.put(keys.large, thumbs.large, 'image/webp')]);
+    fields = { ...info, thumbnails: keys };
+  } else {
+    try {
+      fields = await deps.inspector.video(countingReader(deps.content, key, head.size, first));
+    } catch {
+      return reject('unreadable');
+    }
+  }
+  if (await deps.media.markReady(record, fields, head.eTag, now())) return 'ready';
+  // Another delivery finished first, or the item was deleted meanwhile: in that case nothing
+  // written here may stay behind.
+  const latest = await deps.media.get(record.userId, record.id);
+  if (latest === undefined || latest.deleting === true) {
+    const thumbs = thumbnailKeys(record.userId, record.id);
+    await deps.content.delete([key, thumbs.small, thumbs.large]);
+    return 'orphan-removed';
+  }
+  return 'duplicate-delivery';
+}
+
+/** Hourly: pending items older than `maxAgeHours` (never uploaded, or never processed) and any bytes they have. */
+export async function sweepUploads(deps: Pick<MediaDeps, 'media' | 'content' | 'clock'>, maxAgeHours = 24, batch = 500): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - maxAgeHours * 3600_000).toISOString();
+  let swept = 0;
+  for (const { userId, mediaId } of await deps.media.listPendingBefore(before, batch)) {
+    const record = await deps.media.get(userId, mediaId);
+    if (record === undefined || record.status !== 'pending' || record.createdAt >= before) continue;
+    await deps.content.delete([originalKey(userId, mediaId)]);
+    if (await deps.media.deletePending(record)) swept++;
+  }
+  return swept;
+}

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { exited, stopChild } from './processes';
-import { REPO_ROOT } from './serviceConfig';
+import { bucketsOf } from './s3';
+import { REPO_ROOT, serviceConfig } from './serviceConfig';
 
 export interface OfflinePorts {
   api: number;
@@ -13,6 +14,10 @@ export interface OfflinePorts {
 
 export interface RunningOffline {
   baseUrl: string;
+  /** The S3 stand-in serverless-s3-local runs (events from it reach processUpload). */
+  s3Endpoint: string;
+  /** serverless-offline's Lambda invoke endpoint (what `npm run sweep` talks to). */
+  lambdaPort: number;
   process: ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -43,6 +48,11 @@ export async function startOffline({
   onSpawn?: (running: RunningOffline) => void;
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+  // serverless-s3-local takes bucket CORS as an XML file: write the one serverless.yml declares.
+  const cors = bucketsOf(serviceConfig('local')).find((bucket) => bucket.cors !== undefined)?.cors;
+  const corsFile = path.join(dataDir, 's3-cors.xml');
+  fs.mkdirSync(dataDir, { recursive: true });
+  if (cors !== undefined) fs.writeFileSync(corsFile, cors);
   const child = spawn(process.execPath, [bin, 'offline', 'start', '--stage', 'local'], {
     cwd: REPO_ROOT,
     env: {
@@ -53,6 +63,7 @@ export async function startOffline({
       ML_S3_PORT: String(ports.s3),
       ML_DYNAMODB_PORT: String(ports.dynamodb),
       ML_DATA_DIR: dataDir,
+      ...(cors === undefined ? {} : { ML_S3_CORS_FILE: corsFile }),
       ...(workFolder === undefined ? {} : { ML_ESBUILD_WORK_FOLDER: workFolder }),
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
@@ -71,6 +82,8 @@ export async function startOffline({
   const baseUrl = `http://127.0.0.1:${ports.api}`;
   const running: RunningOffline = {
     baseUrl,
+    s3Endpoint: `http://127.0.0.1:${ports.s3}`,
+    lambdaPort: ports.lambda,
     process: child,
     output: () => output,
     // serverless-offline shuts down cleanly on SIGINT (it closes s3rver and its workers).

@@ -12,6 +12,17 @@ import type { TokenIssuer } from '../../shared/domain/accounts';
 import type { PasswordHasher } from '../../shared/auth/passwords';
 import { decodeCursor, encodeCursor } from '../../shared/stores/cursor';
 import { SESSION_PREFIX, userPartition } from '../../shared/stores/keys';
+import {
+  DuplicateMedia,
+  VersionConflict,
+  type MediaPage,
+  type MediaQuery,
+  type MediaRecord,
+  type MediaStore,
+  type ProcessedFields,
+  type TagCount,
+} from '../../shared/stores/media';
+import { MEDIA_PREFIX, PENDING_SHARDS, pendingShard, statusIndexKey, taggedKey, taggedPrefix, typeIndexKey } from '../../shared/stores/mediaKeys';
 import type { SessionPage, SessionRecord, SessionStore } from '../../shared/stores/sessions';
 import { REMEMBERED_HASHES } from '../../shared/stores/sessions';
 import { EmailTaken, type Credentials, type LoginThrottleState, type UserProfile, type UserStore } from '../../shared/stores/users';
@@ -270,6 +281,334 @@ export function memoryContentStore(): MemoryContentStore {
     },
     async list(prefix) {
       return [...objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    },
+  };
+  return store;
+}
+
+/**
+ * Media items, tag entries, tag counts and content-hash claims in memory, with the conditions
+ * of dynamoMediaStore (shared/stores/media.ts), checked by local/test/contracts/mediaStore.ts.
+ * Lists page like the DynamoDB Query does: `limit` rows of the primary listing (tag entries,
+ * then the type index, then the status index, then the items), the other filters after that,
+ * and a cursor whenever a page read `limit` rows.
+ */
+export interface MemoryMediaStore extends MediaStore {
+  /** Media records, keyed `${userId}/${mediaId}`. */
+  items: Map<string, MediaRecord>;
+  /** Tag entries, `${userId}/${tag}/${mediaId}`. */
+  tagEntries: Set<string>;
+  /** Tag counts, `${userId}/${tag}` -> count (removed when they reach 0). */
+  tagCounts: Map<string, number>;
+  /** Content-hash claims, `${userId}/${sha256}` -> mediaId. */
+  shaClaims: Map<string, string>;
+}
+
+const MEDIA_RECORD_FIELDS = [
+  'id', 'userId', 'filename', 'contentType', 'size', 'sha256', 'status', 'rejectReason', 'type', 'createdAt', 'updatedAt',
+  'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
+  'thumbnails', 'objectETag', 'version', 'dirtyTags', 'deleting',
+] as const;
+const PROCESSED_FIELDS = ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails'] as const;
+
+/** What a write and a read through the DocumentClient make of a value: undefined values dropped, at any depth. */
+function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.filter((entry) => entry !== undefined).map(withoutUndefined) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined).map(([name, entry]) => [name, withoutUndefined(entry)])) as T;
+  }
+  return value;
+}
+
+/** A record as dynamoMediaStore stores and reads it back (known fields only, its defaults). */
+function storedMediaRecord(record: MediaRecord): MediaRecord {
+  const fields: Record<string, unknown> = {};
+  for (const field of MEDIA_RECORD_FIELDS) if (record[field] !== undefined) fields[field] = withoutUndefined(clone(record[field]));
+  return { tags: [], views: 0, title: '', description: '', version: 1, ...fields } as unknown as MediaRecord;
+}
+
+/** Descending order of sort-key tuples, as a Query with ScanIndexForward false reads them. */
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? '';
+    const y = b[i] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+interface ListingRow {
+  /** The row's key attributes, as DynamoDB returns them in LastEvaluatedKey. */
+  key: Record<string, string>;
+  /** What the Query orders by: the index sort key, then the table's sort key. */
+  order: string[];
+  mediaId: string;
+}
+
+export function memoryMediaStore(): MemoryMediaStore {
+  const items = new Map<string, MediaRecord>();
+  const tagEntries = new Set<string>();
+  const tagCounts = new Map<string, number>();
+  const shaClaims = new Map<string, string>();
+
+  const itemKey = (userId: string, mediaId: string): string => `${userId}/${mediaId}`;
+  const entryKey = (userId: string, tag: string, mediaId: string): string => `${userId}/${tag}/${mediaId}`;
+  const countKey = (userId: string, tag: string): string => `${userId}/${tag}`;
+  const claimKey = (userId: string, sha256: string): string => `${userId}/${sha256}`;
+  const userOf = (key: string): string => key.slice(0, key.indexOf('/'));
+  const parseEntry = (key: string): { userId: string; tag: string; mediaId: string } => ({
+    userId: userOf(key),
+    tag: key.slice(key.indexOf('/') + 1, key.lastIndexOf('/')),
+    mediaId: key.slice(key.lastIndexOf('/') + 1),
+  });
+  const itemsOf = (userId: string): MediaRecord[] => [...items.values()].filter((record) => record.userId === userId);
+  /** The item's `deleting` attribute exists (the DynamoDB conditions test existence, lists test `true`). */
+  const isDeleting = (record: MediaRecord): boolean => record.deleting !== undefined;
+  /** The claim is absent or this item's (finishDelete's and deletePending's condition). */
+  const claimReleasable = (record: MediaRecord): boolean => {
+    if (record.sha256 === undefined) return true;
+    const owner = shaClaims.get(claimKey(record.userId, record.sha256));
+    return owner === undefined || owner === record.id;
+  };
+
+  function ensureTagEntry(userId: string, mediaId: string, tag: string, present: boolean): void {
+    const entry = entryKey(userId, tag, mediaId);
+    const count = countKey(userId, tag);
+    if (present) {
+      if (tagEntries.has(entry)) return;
+      tagEntries.add(entry);
+      tagCounts.set(count, (tagCounts.get(count) ?? 0) + 1);
+      return;
+    }
+    if (!tagEntries.has(entry)) return;
+    tagEntries.delete(entry);
+    const left = (tagCounts.get(count) ?? 0) - 1;
+    if (left <= 0) tagCounts.delete(count);
+    else tagCounts.set(count, left);
+  }
+
+  function listingRows(userId: string, query: MediaQuery): { rows: ListingRow[]; attributes: string[]; accept: (key: Record<string, string>) => boolean } {
+    const partition = userPartition(userId);
+    if (query.tag !== undefined) {
+      const tag = query.tag;
+      const prefix = taggedPrefix(tag);
+      const rows = [...tagEntries]
+        .map(parseEntry)
+        .filter((entry) => entry.userId === userId && entry.tag === tag)
+        .map(({ mediaId }) => {
+          const key = taggedKey(userId, tag, mediaId);
+          return { key, order: [key.sk], mediaId };
+        });
+      return { rows, attributes: ['pk', 'sk'], accept: (key) => key['pk'] === partition && key['sk']?.startsWith(prefix) === true };
+    }
+    if (query.type !== undefined) {
+      const indexKey = typeIndexKey(userId, query.type);
+      const rows = itemsOf(userId)
+        .filter((record) => record.type === query.type)
+        .map((record) => {
+          const sk = `${MEDIA_PREFIX}${record.id}`;
+          return { key: { pk: partition, sk, gsi1pk: indexKey, gsi1sk: record.id }, order: [record.id, sk], mediaId: record.id };
+        });
+      return {
+        rows,
+        attributes: ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
+        accept: (key) => key['gsi1pk'] === indexKey && key['pk'] === partition && key['sk']?.startsWith(MEDIA_PREFIX) === true,
+      };
+    }
+    if (query.status !== undefined) {
+      const indexKey = statusIndexKey(userId, query.status);
+      const rows = itemsOf(userId)
+        .filter((record) => record.status === query.status)
+        .map((record) => {
+          const sk = `${MEDIA_PREFIX}${record.id}`;
+          return { key: { pk: partition, sk, gsi2pk: indexKey, gsi2sk: record.id }, order: [record.id, sk], mediaId: record.id };
+        });
+      return {
+        rows,
+        attributes: ['pk', 'sk', 'gsi2pk', 'gsi2sk'],
+        accept: (key) => key['gsi2pk'] === indexKey && key['pk'] === partition && key['sk']?.startsWith(MEDIA_PREFIX) === true,
+      };
+    }
+    const rows = itemsOf(userId).map((record) => {
+      const sk = `${MEDIA_PREFIX}${record.id}`;
+      return { key: { pk: partition, sk }, order: [sk], mediaId: record.id };
+    });
+    return { rows, attributes: ['pk', 'sk'], accept: (key) => key['pk'] === partition && key['sk']?.startsWith(MEDIA_PREFIX) === true };
+  }
+
+  const store: MemoryMediaStore = {
+    items,
+    tagEntries,
+    tagCounts,
+    shaClaims,
+
+    async createPending(record) {
+      // One transaction: nothing is written when either condition fails.
+      if (record.sha256 !== undefined) {
+        const owner = shaClaims.get(claimKey(record.userId, record.sha256));
+        if (owner !== undefined) throw new DuplicateMedia(owner);
+      }
+      const key = itemKey(record.userId, record.id);
+      if (items.has(key)) throw new Error(`media item ${record.id} already exists`);
+      items.set(key, storedMediaRecord(record));
+      if (record.sha256 !== undefined) shaClaims.set(claimKey(record.userId, record.sha256), record.id);
+    },
+
+    async get(userId, mediaId) {
+      return clone(items.get(itemKey(userId, mediaId)));
+    },
+
+    async view(userId, mediaId) {
+      const stored = items.get(itemKey(userId, mediaId));
+      if (stored === undefined || isDeleting(stored)) return undefined;
+      stored.views += 1;
+      return clone(stored);
+    },
+
+    async list(userId, query): Promise<MediaPage> {
+      const { rows, attributes, accept } = listingRows(userId, query);
+      const start = decodeCursor(query.cursor, attributes, accept);
+      // Table queries order by sk; index queries by the index sort key, then the table's sk.
+      const indexSortKey = attributes.find((name) => name.endsWith('sk') && name !== 'sk');
+      const startOrder = start === undefined ? undefined : [...(indexSortKey === undefined ? [] : [start[indexSortKey] ?? '']), start['sk'] ?? ''];
+      const page = rows
+        .sort((a, b) => compareKeys(b.order, a.order))
+        .filter((row) => startOrder === undefined || compareKeys(row.order, startOrder) < 0)
+        .slice(0, query.limit);
+      const last = page[page.length - 1];
+      const records = page
+        .map((row) => items.get(itemKey(userId, row.mediaId)))
+        .filter(
+          (record): record is MediaRecord =>
+            record !== undefined &&
+            record.deleting !== true &&
+            (query.type === undefined || record.type === query.type) &&
+            (query.status === undefined || record.status === query.status) &&
+            (query.tag === undefined || record.tags.includes(query.tag)),
+        );
+      // DynamoDB returns LastEvaluatedKey whenever the Query stopped at Limit, even at the very end.
+      return { items: records.map(clone), nextCursor: page.length === query.limit && last !== undefined ? encodeCursor(last.key) : null };
+    },
+
+    async markReady(record, fields: ProcessedFields, eTag, now) {
+      const stored = items.get(itemKey(record.userId, record.id));
+      if (stored === undefined || isDeleting(stored)) return false;
+      // `objectETag <> :etag` holds when there is no objectETag too (as DynamoDB Local evaluates it).
+      const reUpload = stored.status === 'ready' && stored.objectETag !== eTag;
+      if (stored.status !== 'pending' && !reUpload) return false;
+      stored.status = 'ready';
+      stored.objectETag = eTag;
+      stored.updatedAt = now;
+      delete stored.rejectReason;
+      for (const field of PROCESSED_FIELDS) {
+        const value = fields[field];
+        if (value === undefined) delete stored[field];
+        else Object.assign(stored, { [field]: withoutUndefined(clone(value)) });
+      }
+      return true;
+    },
+
+    async markRejected(record, reason, now) {
+      const stored = items.get(itemKey(record.userId, record.id));
+      if (stored === undefined || isDeleting(stored) || stored.status === 'rejected') return false;
+      stored.status = 'rejected';
+      stored.rejectReason = reason;
+      stored.updatedAt = now;
+      delete stored.thumbnails;
+      // The claim goes without a condition, as in the DynamoDB transaction.
+      if (record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
+      return true;
+    },
+
+    async updateMetadata(record, changes, now) {
+      const stored = items.get(itemKey(record.userId, record.id));
+      if (stored === undefined || stored.version !== record.version || isDeleting(stored)) throw new VersionConflict();
+      stored.version = record.version + 1;
+      stored.updatedAt = now;
+      if (changes.title !== undefined) stored.title = changes.title;
+      if (changes.description !== undefined) stored.description = changes.description;
+      if (changes.tags !== undefined) {
+        const before = new Set(record.tags);
+        const after = new Set(changes.tags);
+        const changed = [...before].filter((tag) => !after.has(tag)).concat([...after].filter((tag) => !before.has(tag)));
+        stored.tags = clone(changes.tags);
+        stored.dirtyTags = [...new Set([...(record.dirtyTags ?? []), ...changed])];
+      }
+      return clone(stored);
+    },
+
+    async syncTags(userId, mediaId) {
+      const stored = items.get(itemKey(userId, mediaId));
+      const dirty = stored?.dirtyTags ?? [];
+      if (stored === undefined || dirty.length === 0) return;
+      for (const tag of dirty) ensureTagEntry(userId, mediaId, tag, stored.tags.includes(tag));
+      delete stored.dirtyTags;
+    },
+
+    async listTags(userId): Promise<TagCount[]> {
+      const counts: TagCount[] = [];
+      for (const [key, count] of tagCounts) {
+        if (userOf(key) === userId && count > 0) counts.push({ tag: key.slice(key.indexOf('/') + 1), count });
+      }
+      return counts.sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    },
+
+    async beginDelete(record) {
+      if (record.deleting === true) return;
+      const stored = items.get(itemKey(record.userId, record.id));
+      if (stored === undefined || stored.version !== record.version) throw new VersionConflict();
+      stored.deleting = true;
+      stored.tags = [];
+      stored.dirtyTags = [...new Set([...(record.dirtyTags ?? []), ...record.tags])];
+      stored.version = record.version + 1;
+    },
+
+    async finishDelete(record) {
+      const key = itemKey(record.userId, record.id);
+      const stored = items.get(key);
+      // One transaction: if either condition fails, both deletes are cancelled (silently, as there).
+      if (stored !== undefined && stored.deleting !== true) return;
+      if (!claimReleasable(record)) return;
+      items.delete(key);
+      if (record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
+    },
+
+    async deletePending(record) {
+      const key = itemKey(record.userId, record.id);
+      const stored = items.get(key);
+      if (stored === undefined || stored.status !== 'pending' || isDeleting(stored) || stored.version !== record.version) return false;
+      // As a DELETE: the item's tag entries and counts go with it.
+      for (const tag of new Set([...(stored.dirtyTags ?? []), ...stored.tags])) ensureTagEntry(record.userId, record.id, tag, false);
+      items.delete(key);
+      if (claimReleasable(record) && record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
+      return true;
+    },
+
+    async listPendingBefore(before, limit) {
+      // The sparse `pending` index holds items created pending until markReady, markRejected or beginDelete.
+      const indexed = [...items.values()]
+        .filter((record) => record.status === 'pending' && !isDeleting(record))
+        .map((record) => ({ shard: pendingShard(record.id), sk: `${record.createdAt}#${record.id}`, userId: record.userId, mediaId: record.id }));
+      const found: Array<{ userId: string; mediaId: string }> = [];
+      for (let shard = 0; shard < PENDING_SHARDS && found.length < limit; shard++) {
+        const rows = indexed.filter((row) => row.shard === `PENDING#${shard}` && row.sk < before).sort((a, b) => compareKeys([a.sk], [b.sk]));
+        for (const row of rows.slice(0, limit - found.length)) found.push({ userId: row.userId, mediaId: row.mediaId });
+      }
+      return found;
+    },
+
+    async deleteUserData(userId) {
+      let deleted = 0;
+      for (const key of [...items.keys()]) {
+        if (userOf(key) === userId) {
+          items.delete(key);
+          deleted++;
+        }
+      }
+      for (const key of [...tagEntries]) if (userOf(key) === userId) tagEntries.delete(key);
+      for (const key of [...tagCounts.keys()]) if (userOf(key) === userId) tagCounts.delete(key);
+      for (const key of [...shaClaims.keys()]) if (userOf(key) === userId) shaClaims.delete(key);
+      return deleted;
     },
   };
   return store;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import proxyquire from 'proxyquire';
-import { fakeHasher, memorySessionStore, memoryUserStore } from './fakes';
+import { fakeHasher, memoryContentStore, memoryMediaStore, memorySessionStore, memoryUserStore } from './fakes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -12,10 +12,12 @@ export interface HandlerWorld {
   users: ReturnType<typeof memoryUserStore>;
   sessions: ReturnType<typeof memorySessionStore>;
   hasher: ReturnType<typeof fakeHasher>;
+  media: ReturnType<typeof memoryMediaStore>;
+  content: ReturnType<typeof memoryContentStore>;
 }
 
 export function handlerWorld(): HandlerWorld {
-  return { users: memoryUserStore(), sessions: memorySessionStore(), hasher: fakeHasher() };
+  return { users: memoryUserStore(), sessions: memorySessionStore(), hasher: fakeHasher(), media: memoryMediaStore(), content: memoryContentStore() };
 }
 
 /** `functions/users/createUser` with the world's stores and hasher in place of the real ones. */
@@ -24,6 +26,8 @@ export function loadHandler(modulePath: string, world: HandlerWorld, extraStubs:
     '../../shared/stores/usersTable': { users: world.users, '@noCallThru': true },
     '../../shared/stores/sessionsTable': { sessions: world.sessions, '@noCallThru': true },
     '../../shared/auth/passwords': { argon2Hasher: world.hasher },
+    '../../shared/stores/mediaTable': { media: world.media, '@noCallThru': true },
+    '../../shared/content/bucket': { content: world.content, '@noCallThru': true },
     ...extraStubs,
   };
   return (proxyquire(path.join(ROOT, modulePath), stubs) as { handler: unknown }).handler;

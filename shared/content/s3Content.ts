@@ -15,7 +15,9 @@ import type { ContentStore } from './content';
 /** RFC 6266 filename for Content-Disposition: ASCII fallback plus the UTF-8 original. */
 function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `inline; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  // RFC 8187 attr-chars: encodeURIComponent leaves ' ( ) * ! unescaped, which the grammar forbids.
+  const encoded = encodeURIComponent(filename).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `inline; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 export function s3ContentStore(client: S3Client, bucket: string): ContentStore {

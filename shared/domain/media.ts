@@ -8,7 +8,7 @@ import type { Clock } from '../clock';
 import type { ContentStore, UploadForm } from '../content/content';
 import { originalKey, parseOriginalKey, thumbnailKeys, userPrefix } from '../content/keys';
 import { Conflict, HttpError, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../http/errors';
-import { ALLOWED_TYPES, kindOf, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
+import { ALLOWED_TYPES, kindOf, UnreadableMedia, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
 import { DuplicateMedia, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
 
 export interface MediaSettings {
@@ -345,8 +345,9 @@ export async function processUpload(
     try {
       info = await deps.inspector.image(bytes);
       thumbs = await deps.inspector.thumbnails(bytes);
-    } catch {
-      return reject('unreadable');
+    } catch (error) {
+      if (error instanceof UnreadableMedia) return reject('unreadable');
+      throw error;
     }
     const keys = thumbnailKeys(record.userId, record.id);
     await Promise.all([deps.content.put(keys.small, thumbs.small, 'image/webp'), deps.content.put(keys.large, thumbs.large, 'image/webp')]);
@@ -354,8 +355,10 @@ export async function processUpload(
   } else {
     try {
       fields = await deps.inspector.video(countingReader(deps.content, key, head.size, first));
-    } catch {
-      return reject('unreadable');
+    } catch (error) {
+      // Only a broken file is rejected; a failing read (S3) fails the invocation for Lambda to retry.
+      if (error instanceof UnreadableMedia) return reject('unreadable');
+      throw error;
     }
   }
   if (await deps.media.markReady(record, fields, head.eTag, now())) return 'ready';

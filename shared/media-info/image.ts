@@ -1,6 +1,6 @@
 import exifr from 'exifr';
 import sharp from 'sharp';
-import type { ImageInfo } from './types';
+import { UnreadableMedia, type ImageInfo } from './types';
 
 /**
  * Image metadata and thumbnails (sharp/libvips, exifr). Only processUpload imports this
@@ -11,7 +11,7 @@ import type { ImageInfo } from './types';
 export const MAX_INPUT_PIXELS = 100_000_000;
 export const THUMBNAIL_SIZES = { small: 256, large: 1024 } as const;
 
-export class UnreadableImage extends Error {
+export class UnreadableImage extends UnreadableMedia {
   override readonly name = 'UnreadableImage';
 }
 
@@ -30,6 +30,10 @@ interface RawExif {
 export function exifTimestamp(dateTime: string | undefined, offset: string | undefined): string | undefined {
   const match = /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(dateTime ?? '');
   if (match === null) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  // Date rolls 2024-02-30 over into March: check the calendar date survives the round trip.
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
   const zone = offset !== undefined && /^[+-]\d{2}:\d{2}$/.test(offset) ? offset : 'Z';
   const date = new Date(`${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}${zone}`);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();

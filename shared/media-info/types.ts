@@ -41,3 +41,8 @@ export interface RangeReader {
   size: number;
   read(start: number, end: number): Promise<Buffer>;
 }
+
+/** The bytes are not a decodable image or video of the declared kind: the upload is rejected. */
+export class UnreadableMedia extends Error {
+  override readonly name: string = 'UnreadableMedia';
+}

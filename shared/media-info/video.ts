@@ -1,4 +1,4 @@
-import type { RangeReader, VideoInfo } from './types';
+import { UnreadableMedia, type RangeReader, type VideoInfo } from './types';
 
 /**
  * MP4 / QuickTime metadata by ranged reads: walk the top-level box headers (16 bytes each,
@@ -15,8 +15,15 @@ const MAX_TOP_LEVEL_BOXES = 10_000;
 /** Seconds between 1904-01-01 (QuickTime epoch) and 1970-01-01. */
 const QUICKTIME_EPOCH_OFFSET = 2_082_844_800;
 
-export class UnreadableVideo extends Error {
+export class UnreadableVideo extends UnreadableMedia {
   override readonly name = 'UnreadableVideo';
+}
+
+/** Marks errors of the range reader (S3), which must reach the caller as they are. */
+class ReadFailure extends Error {
+  constructor(readonly original: unknown) {
+    super('read failed');
+  }
 }
 
 interface Box {
@@ -93,8 +100,8 @@ function handlerType(buffer: Buffer, trak: Box): string | undefined {
   return hdlr === undefined ? undefined : buffer.toString('latin1', hdlr.start + hdlr.headerSize + 8, hdlr.start + hdlr.headerSize + 12);
 }
 
-function parseMoov(buffer: Buffer): VideoInfo {
-  const boxes = children(buffer, 8, buffer.length);
+function parseMoov(buffer: Buffer, headerSize: number): VideoInfo {
+  const boxes = children(buffer, headerSize, buffer.length);
   const mvhd = find(boxes, 'mvhd');
   if (mvhd === undefined) throw new UnreadableVideo('no mvhd box');
   const { durationSeconds, createdAt } = parseMvhd(buffer, mvhd);
@@ -109,8 +116,13 @@ function parseMoov(buffer: Buffer): VideoInfo {
   throw new UnreadableVideo('no video track');
 }
 
-export async function readVideo(reader: RangeReader): Promise<VideoInfo> {
-  if (reader.size < 16) throw new UnreadableVideo('too small');
+export async function readVideo(source: RangeReader): Promise<VideoInfo> {
+  if (source.size < 16) throw new UnreadableVideo('too small');
+  // A failing read (S3 throttling, a timeout) is not a broken file: it must not be reported as one.
+  const reader = {
+    size: source.size,
+    read: (start: number, end: number) => source.read(start, end).catch((error: unknown) => Promise.reject(new ReadFailure(error))),
+  };
   try {
     const first = await reader.read(0, Math.min(reader.size, FIRST_READ_BYTES) - 1);
     let offset = 0;
@@ -129,11 +141,12 @@ export async function readVideo(reader: RangeReader): Promise<VideoInfo> {
         if (size > MAX_MOOV_BYTES) throw new UnreadableVideo('moov box too large');
         const moov = offset + size <= first.length ? first.subarray(offset, offset + size) : await reader.read(offset, offset + size - 1);
         if (moov.length < size) throw new UnreadableVideo('truncated moov box');
-        return parseMoov(moov);
+        return parseMoov(moov, box.headerSize);
       }
       offset += size;
     }
   } catch (error) {
+    if (error instanceof ReadFailure) throw error.original;
     if (error instanceof UnreadableVideo) throw error;
     // RangeError from a malformed box, and the like.
     throw new UnreadableVideo((error as Error).message);

@@ -99,6 +99,11 @@ export class VersionConflict extends Error {
   override readonly name = 'VersionConflict';
 }
 
+/** A tag sync worked from a version of the item that has since changed: start over. */
+class StaleSync extends Error {
+  override readonly name = 'StaleSync';
+}
+
 export interface MediaStore {
   /** Writes a pending item and, with a sha256, claims the hash; DuplicateMedia if it is claimed. */
   createPending(record: MediaRecord): Promise<void>;
@@ -220,39 +225,54 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
     });
   }
 
-  async function ensureTagEntry(userId: string, mediaId: string, tag: string, present: boolean): Promise<void> {
-    // Entry and count change together, and only if the entry was not already in the wanted
-    // state: repeating this is harmless, which is what makes syncTags repeatable.
+  /**
+   * Brings one tag's entry (and with it the count) to the wanted state, in one transaction that
+   * also checks the item is still at `version`: a sync working from an older read can never
+   * land after a newer sync (it gets StaleSync and starts over from the current item). The
+   * entry's own condition makes a repeat a no-op, which is what makes syncTags repeatable.
+   */
+  async function ensureTagEntry(userId: string, mediaId: string, tag: string, present: boolean, version: number): Promise<void> {
     const entry = taggedKey(userId, tag, mediaId);
     const count = tagCountKey(userId, tag);
-    if (present) {
-      await transact([
-        { Put: { TableName: tableName, Item: { ...entry, tag, mediaId }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        {
-          Update: {
-            TableName: tableName,
-            Key: count,
-            UpdateExpression: 'ADD #count :one SET tag = :tag',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':one': 1, ':tag': tag },
-          },
-        },
-      ]);
-      return;
-    }
-    const codes = await transact([
-      { Delete: { TableName: tableName, Key: entry, ConditionExpression: 'attribute_exists(pk)' } },
-      {
-        Update: {
-          TableName: tableName,
-          Key: count,
-          UpdateExpression: 'ADD #count :minusOne',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':minusOne': -1 },
-        },
+    const itemUnchanged = {
+      ConditionCheck: {
+        TableName: tableName,
+        Key: mediaKey(userId, mediaId),
+        ConditionExpression: 'version = :version',
+        ExpressionAttributeValues: { ':version': version },
       },
-    ]);
-    if (codes !== undefined) return;
+    };
+    const codes = await transact(
+      present
+        ? [
+            { Put: { TableName: tableName, Item: { ...entry, tag, mediaId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Update: {
+                TableName: tableName,
+                Key: count,
+                UpdateExpression: 'ADD #count :one SET tag = :tag',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':one': 1, ':tag': tag },
+              },
+            },
+            itemUnchanged,
+          ]
+        : [
+            { Delete: { TableName: tableName, Key: entry, ConditionExpression: 'attribute_exists(pk)' } },
+            {
+              Update: {
+                TableName: tableName,
+                Key: count,
+                UpdateExpression: 'ADD #count :minusOne',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':minusOne': -1 },
+              },
+            },
+            itemUnchanged,
+          ],
+    );
+    if (codes?.[2] === 'ConditionalCheckFailed') throw new StaleSync();
+    if (codes !== undefined || present) return;
     try {
       // Drop counts that reached zero so GET /tags stays short.
       await client.send(
@@ -380,7 +400,8 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
             Key: mediaKey(record.userId, record.id),
             UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
             // Pending, or ready from different bytes (the presigned POST was used again).
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleting) AND (#status = :pending OR (#status = :ready AND objectETag <> :etag))',
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(deleting) AND (#status = :pending OR (#status = :ready AND (attribute_not_exists(objectETag) OR objectETag <> :etag)))',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
           }),
@@ -454,7 +475,12 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
         const record = await store.get(userId, mediaId);
         const dirty = record?.dirtyTags ?? [];
         if (record === undefined || dirty.length === 0) return;
-        await inParallel(dirty, 8, (tag) => ensureTagEntry(userId, mediaId, tag, record.tags.includes(tag)));
+        try {
+          await inParallel(dirty, 8, (tag) => ensureTagEntry(userId, mediaId, tag, record.tags.includes(tag), record.version));
+        } catch (error) {
+          if (error instanceof StaleSync) continue;
+          throw error;
+        }
         try {
           // Done only if nobody changed the tags meanwhile; otherwise go round again with theirs.
           await client.send(
@@ -538,30 +564,32 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
     },
 
     async deletePending(record) {
-      const codes = await transact([
-        {
-          Delete: {
+      // Same path as a DELETE (mark, release tags, remove), but only while the item is pending.
+      try {
+        await client.send(
+          new UpdateCommand({
             TableName: tableName,
             Key: mediaKey(record.userId, record.id),
-            ConditionExpression: '#status = :pending AND attribute_not_exists(deleting)',
+            UpdateExpression: 'SET deleting = :true, tags = :none, dirtyTags = :dirty, version = :next REMOVE gsi3pk, gsi3sk',
+            ConditionExpression: '#status = :pending AND attribute_not_exists(deleting) AND version = :expected',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':pending': 'pending' },
-          },
-        },
-        ...(record.sha256 === undefined
-          ? []
-          : [
-              {
-                Delete: {
-                  TableName: tableName,
-                  Key: shaKey(record.userId, record.sha256),
-                  ConditionExpression: 'attribute_not_exists(pk) OR mediaId = :id',
-                  ExpressionAttributeValues: { ':id': record.id },
-                },
-              },
-            ]),
-      ]);
-      return codes === undefined;
+            ExpressionAttributeValues: {
+              ':true': true,
+              ':none': [],
+              ':dirty': [...new Set([...(record.dirtyTags ?? []), ...record.tags])],
+              ':next': record.version + 1,
+              ':expected': record.version,
+              ':pending': 'pending',
+            },
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+      await store.syncTags(record.userId, record.id);
+      await store.finishDelete({ ...record, deleting: true });
+      return true;
     },
 
     async listPendingBefore(before, limit) {

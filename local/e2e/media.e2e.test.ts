@@ -1,0 +1,262 @@
+/**
+ * The media library over real HTTP: presigned POST uploads to the S3 stand-in, S3 events into
+ * processUpload, thumbnails, listing and pagination, tags, deletion, and what a lying or
+ * foreign client gets.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import sharp from 'sharp';
+import { ApiClient, newAccount } from '../test/http';
+import { settled, standInS3, upload, type MediaBody } from '../test/media';
+import { offlineApi } from '../test/stack';
+
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'media');
+const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
+const BUCKET = 'media-library-local-media';
+
+interface ErrorBody {
+  error: { code: string; message: string; existingId?: string };
+}
+interface Page {
+  items: MediaBody[];
+  nextCursor: string | null;
+}
+
+describe('media library over HTTP', function () {
+  this.timeout(180_000);
+  let api: ApiClient;
+  let s3: S3Client;
+  let lambdaPort: number;
+
+  async function account(): Promise<{ token: string; userId: string }> {
+    const body = newAccount('media');
+    const created = await api.post<{ id: string }>('/v1/users', { body });
+    const session = await api.post<{ accessToken: string }>('/v1/sessions', { body: { email: body.email, password: body.password } });
+    return { token: session.body.accessToken, userId: created.body.id };
+  }
+
+  async function keysUnder(prefix: string): Promise<string[]> {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key as string).sort();
+  }
+
+  before(async () => {
+    const offline = await offlineApi();
+    api = new ApiClient(offline.baseUrl);
+    s3 = standInS3(offline.s3Endpoint);
+    lambdaPort = offline.lambdaPort;
+  });
+
+  it('photo: upload -> ready -> metadata -> thumbnails -> tag -> list -> delete, with S3 and DynamoDB kept consistent', async () => {
+    const { token, userId } = await account();
+    const bytes = fixture('photo-exif.jpg');
+    const created = await upload(api, token, { bytes, filename: 'eiffel.jpg', contentType: 'image/jpeg' });
+    expect(created.media.status).to.equal('pending');
+    expect(created.upload.fields['key']).to.equal(`media/${userId}/${created.media.id}/original`);
+    expect(Date.parse(created.upload.expiresAt) - Date.now()).to.be.within(14 * 60_000, 15 * 60_000);
+
+    const media = await settled(api, token, created.media.id);
+    expect(media).to.include({ status: 'ready', type: 'image', width: 480, height: 640, takenAt: '2024-07-14T16:32:05.000Z', filename: 'eiffel.jpg' });
+
+    const metadata = await api.get<Record<string, unknown>>(`/v1/media/${media.id}/metadata`, { token });
+    expect(metadata.body).to.deep.equal({
+      width: 480,
+      height: 640,
+      takenAt: '2024-07-14T16:32:05.000Z',
+      camera: { make: 'Canon', model: 'Canon EOS R6' },
+      location: { latitude: 48.85837, longitude: 2.294481, altitude: 35 },
+      orientation: 6,
+      title: '',
+      description: '',
+      tags: [],
+    });
+
+    const original = await fetch(media.downloadUrl as string);
+    expect(original.status).to.equal(200);
+    expect(Buffer.from(await original.arrayBuffer()).equals(bytes)).to.equal(true);
+    for (const [size, url] of Object.entries(media.thumbnails ?? {})) {
+      const response = await fetch(url);
+      expect(response.status, size).to.equal(200);
+      const info = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+      expect(info.format).to.equal('webp');
+      // Upright (orientation applied) and within its box: small 256, large 1024 (never enlarged).
+      expect([info.width, info.height]).to.deep.equal(size === 'small' ? [192, 256] : [480, 640]);
+    }
+
+    const patched = await api.patch<Record<string, unknown>>(`/v1/media/${media.id}/metadata`, {
+      token,
+      body: { title: ' Eiffel Tower ', description: 'Summer', tags: ['Paris', 'travel', ' paris '] },
+    });
+    expect(patched.status).to.equal(200);
+    expect(patched.body).to.include({ title: 'Eiffel Tower', description: 'Summer' });
+    expect(patched.body['tags']).to.deep.equal(['paris', 'travel']);
+    expect((await api.patch(`/v1/media/${media.id}/metadata`, { token, body: { width: 1 } })).status, 'only title, description, tags').to.equal(400);
+    const tags = await api.get<{ items: Array<{ tag: string; count: number }> }>('/v1/tags', { token });
+    expect(tags.body.items).to.deep.equal([
+      { tag: 'paris', count: 1 },
+      { tag: 'travel', count: 1 },
+    ]);
+
+    const byTag = await api.get<Page>('/v1/media?tag=PARIS', { token });
+    expect(byTag.body.items.map((item) => item.id)).to.deep.equal([media.id]);
+    expect(byTag.body.items[0]?.thumbnails?.small).to.be.a('string');
+
+    expect(await keysUnder(`media/${userId}/${media.id}/`)).to.deep.equal([
+      `media/${userId}/${media.id}/original`,
+      `media/${userId}/${media.id}/thumb-large.webp`,
+      `media/${userId}/${media.id}/thumb-small.webp`,
+    ]);
+    expect((await api.delete(`/v1/media/${media.id}`, { token })).status).to.equal(204);
+    expect(await keysUnder(`media/${userId}/`), 'original and thumbnails are gone').to.deep.equal([]);
+    expect((await api.get(`/v1/media/${media.id}`, { token })).status).to.equal(404);
+    expect((await api.get<{ items: unknown[] }>('/v1/tags', { token })).body.items, 'tag counts follow').to.deep.equal([]);
+    expect((await api.get<Page>('/v1/media?tag=paris', { token })).body.items).to.deep.equal([]);
+    expect((await api.delete(`/v1/media/${media.id}`, { token })).status, 'deleting again').to.equal(404);
+  });
+
+  it('videos: MP4 and QuickTime become ready with size, duration and capture time', async () => {
+    const { token } = await account();
+    const mp4 = await upload(api, token, { bytes: fixture('clip.mp4'), filename: 'clip.mp4', contentType: 'video/mp4' });
+    const mov = await upload(api, token, { bytes: fixture('clip.mov'), filename: 'clip.mov', contentType: 'video/quicktime' });
+    expect(await settled(api, token, mp4.media.id)).to.include({ status: 'ready', type: 'video', width: 320, height: 240, durationSeconds: 2, takenAt: '2024-07-14T16:32:05.000Z' });
+    const movie = await settled(api, token, mov.media.id);
+    expect(movie).to.include({ status: 'ready', type: 'video', width: 160, height: 120, durationSeconds: 1.52, takenAt: '2023-01-02T03:04:05.000Z' });
+    expect(movie.thumbnails, 'no video thumbnails (no ffmpeg in Lambda)').to.equal(undefined);
+    const videos = await api.get<Page>('/v1/media?type=video', { token });
+    expect(videos.body.items.map((item) => item.id)).to.deep.equal([mov.media.id, mp4.media.id]);
+    expect((await api.get<Page>('/v1/media?type=image', { token })).body.items).to.deep.equal([]);
+  });
+
+  it('a lying client: declared image/jpeg but text, or the wrong size, is rejected and its object deleted', async () => {
+    const { token, userId } = await account();
+    const text = await upload(api, token, { bytes: fixture('not-an-image.jpg'), filename: 'cat.jpg', contentType: 'image/jpeg' });
+    const png = fixture('graphic.png');
+    const wrongSize = await upload(api, token, { bytes: png, filename: 'g.png', contentType: 'image/png', declaredSize: png.length + 100 });
+    const wrongType = await upload(api, token, { bytes: png, filename: 'g.jpg', contentType: 'image/jpeg' });
+    expect(await settled(api, token, text.media.id)).to.include({ status: 'rejected', rejectReason: 'type_mismatch' });
+    expect(await settled(api, token, wrongSize.media.id)).to.include({ status: 'rejected', rejectReason: 'size_mismatch' });
+    expect(await settled(api, token, wrongType.media.id)).to.include({ status: 'rejected', rejectReason: 'type_mismatch' });
+    expect(await keysUnder(`media/${userId}/`), 'no bytes of rejected uploads stay').to.deep.equal([]);
+    const rejected = await api.get<Page>('/v1/media?status=rejected', { token });
+    expect(rejected.body.items).to.have.length(3);
+  });
+
+  it('refuses at request time what it would never accept: 415 for other types, 413 over the limit, 409 for a duplicate', async () => {
+    const { token } = await account();
+    const pdf = await api.post<ErrorBody>('/v1/media', { token, body: { filename: 'a.pdf', contentType: 'application/pdf', size: 1000 } });
+    expect(pdf.status).to.equal(415);
+    expect(pdf.body.error.code).to.equal('unsupported_media_type');
+    const huge = await api.post<ErrorBody>('/v1/media', { token, body: { filename: 'a.jpg', contentType: 'image/jpeg', size: 51 * 1024 * 1024 } });
+    expect(huge.status).to.equal(413);
+    expect((await api.post('/v1/media', { token, body: { filename: 'a.mp4', contentType: 'video/mp4', size: 1024 * 1024 * 1024 } })).status, 'videos may be 2 GB').to.equal(201);
+
+    const png = fixture('graphic.png');
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    const first = await upload(api, token, { bytes: png, filename: 'g.png', contentType: 'image/png', sha256 });
+    const again = await api.post<ErrorBody>('/v1/media', { token, body: { filename: 'copy.png', contentType: 'image/png', size: png.length, sha256 } });
+    expect(again.status).to.equal(409);
+    expect(again.body.error).to.include({ code: 'duplicate', existingId: first.media.id });
+    expect((await settled(api, token, first.media.id)).status).to.equal('ready');
+  });
+
+  it('lists 60 items newest first in pages of 25 with no item lost or repeated, and filters by type and tag', async () => {
+    const { token } = await account();
+    const png = fixture('graphic.png');
+    const ids: string[] = [];
+    for (let batch = 0; batch < 6; batch++) {
+      const uploads = await Promise.all(Array.from({ length: 10 }, (_, i) => upload(api, token, { bytes: png, filename: `p${batch * 10 + i}.png`, contentType: 'image/png' })));
+      ids.push(...uploads.map((created) => created.media.id));
+    }
+    const seen: string[] = [];
+    const pageSizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '?limit=25' : `?limit=25&cursor=${encodeURIComponent(cursor)}`;
+      const page = await api.get<Page>(`/v1/media${query}`, { token });
+      expect(page.status).to.equal(200);
+      pageSizes.push(page.body.items.length);
+      seen.push(...page.body.items.map((item) => item.id));
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    expect(pageSizes.slice(0, 3)).to.deep.equal([25, 25, 10]);
+    expect(seen).to.deep.equal([...ids].sort().reverse());
+
+    await Promise.all(ids.slice(0, 8).map((id) => settled(api, token, id)));
+    for (const id of ids.slice(0, 5)) expect((await api.patch(`/v1/media/${id}/metadata`, { token, body: { tags: ['screenshot'] } })).status).to.equal(200);
+    const newestTagged = ids.slice(0, 5).sort().reverse();
+    const tagged = await api.get<Page>('/v1/media?tag=screenshot&limit=2', { token });
+    expect(tagged.body.items.map((item) => item.id)).to.deep.equal(newestTagged.slice(0, 2));
+    const rest = await api.get<Page>(`/v1/media?tag=screenshot&cursor=${encodeURIComponent(tagged.body.nextCursor as string)}`, { token });
+    expect(rest.body.items.map((item) => item.id)).to.deep.equal(newestTagged.slice(2));
+    expect((await api.get<Page>('/v1/media?type=image&limit=100', { token })).body.items).to.have.length(60);
+    expect((await api.get<{ items: Array<{ tag: string; count: number }> }>('/v1/tags', { token })).body.items).to.deep.equal([{ tag: 'screenshot', count: 5 }]);
+  });
+
+  it("another user's media id is 404 on every route, and a tampered cursor is 400", async () => {
+    const owner = await account();
+    const stranger = await account();
+    const created = await upload(api, owner.token, { bytes: fixture('graphic.png'), filename: 'mine.png', contentType: 'image/png' });
+    await settled(api, owner.token, created.media.id);
+    const id = created.media.id;
+    for (const [method, route, body] of [
+      ['GET', `/v1/media/${id}`, undefined],
+      ['GET', `/v1/media/${id}/metadata`, undefined],
+      ['PATCH', `/v1/media/${id}/metadata`, { title: 'mine now' }],
+      ['DELETE', `/v1/media/${id}`, undefined],
+    ] as const) {
+      const response = await api.request<ErrorBody>(method, route, { token: stranger.token, ...(body === undefined ? {} : { body }) });
+      expect(response.status, `${method} ${route}`).to.equal(404);
+      expect(response.body.error.code).to.equal('media_not_found');
+    }
+    const still = await api.get<MediaBody>(`/v1/media/${id}`, { token: owner.token });
+    expect(still.status).to.equal(200);
+    expect((await api.get<Page>('/v1/media', { token: stranger.token })).body.items).to.deep.equal([]);
+
+    const cursorOfOwner = Buffer.from(JSON.stringify({ pk: `USER#${owner.userId}`, sk: `MEDIA#${id}` })).toString('base64url');
+    for (const cursor of [cursorOfOwner, 'not-a-cursor!', Buffer.from('{"pk":1}').toString('base64url')]) {
+      const response = await api.get<ErrorBody>(`/v1/media?cursor=${encodeURIComponent(cursor)}`, { token: stranger.token });
+      expect(response.status, cursor).to.equal(400);
+    }
+    for (const query of ['?limit=0', '?limit=101', '?type=audio', '?status=done', '?tag=', `?tag=${'x'.repeat(51)}`]) {
+      expect((await api.get(`/v1/media${query}`, { token: stranger.token })).status, query).to.equal(400);
+    }
+  });
+
+  it('`npm run sweep` runs the hourly sweep on demand through the local Lambda endpoint', async () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join('local', 'sweep.ts')], {
+      cwd: path.resolve(__dirname, '..', '..'),
+      env: { ...process.env, ML_LAMBDA_PORT: String(lambdaPort) },
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/sweepUploads: \{"swept":\d+\}/);
+  });
+
+  it('bad input on the media routes gets a 4xx, never a 5xx', async () => {
+    const { token } = await account();
+    const cases: Array<[string, string, unknown]> = [
+      ['POST', '/v1/media', {}],
+      ['POST', '/v1/media', { filename: 'a.jpg', contentType: 'image/jpeg', size: 0 }],
+      ['POST', '/v1/media', { filename: 'a.jpg', contentType: 'image/jpeg', size: -5 }],
+      ['POST', '/v1/media', { filename: 'a.jpg', contentType: 'image/jpeg', size: 1.5 }],
+      ['POST', '/v1/media', { filename: 'a.jpg', contentType: 'image/jpeg', size: '100' }],
+      ['POST', '/v1/media', { filename: 'a.jpg', contentType: 'image/jpeg', size: 100, sha256: 'abc' }],
+      ['POST', '/v1/media', { filename: '', contentType: 'image/jpeg', size: 100 }],
+      ['POST', '/v1/media', { filename: 'a.jpg', contentType: 'image/jpeg', size: 100, key: 'media/other/x/original' }],
+      ['GET', '/v1/media/not-an-id', undefined],
+      ['GET', '/v1/media/01ARZ3NDEKTSV4RRFFQ69G5FAV', undefined],
+      ['PATCH', '/v1/media/01ARZ3NDEKTSV4RRFFQ69G5FAV/metadata', { tags: Array.from({ length: 51 }, (_, i) => `t${i}`) }],
+      ['PATCH', '/v1/media/01ARZ3NDEKTSV4RRFFQ69G5FAV/metadata', { title: 't'.repeat(201) }],
+      ['PATCH', '/v1/media/01ARZ3NDEKTSV4RRFFQ69G5FAV/metadata', { description: 'd'.repeat(2001) }],
+      ['PATCH', '/v1/media/01ARZ3NDEKTSV4RRFFQ69G5FAV/metadata', { tags: ['ok', ''] }],
+    ];
+    for (const [method, route, body] of cases) {
+      const response = await api.request(method, route, { token, ...(body === undefined ? {} : { body }) });
+      expect(response.status, `${method} ${route} ${JSON.stringify(body)?.slice(0, 80)}`).to.be.within(400, 499);
+    }
+  });
+});

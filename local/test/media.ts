@@ -1,0 +1,70 @@
+/** Helpers of the media end-to-end suites: the presigned upload flow as a client does it. */
+import { S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import type { ApiClient } from './http';
+
+export interface MediaBody {
+  id: string;
+  status: 'pending' | 'ready' | 'rejected';
+  rejectReason?: string;
+  type: 'image' | 'video';
+  width?: number;
+  height?: number;
+  durationSeconds?: number;
+  takenAt?: string;
+  tags: string[];
+  views: number;
+  thumbnails?: { small: string; large: string };
+  downloadUrl?: string;
+  filename: string;
+  contentType: string;
+  size: number;
+}
+
+export interface UploadBody {
+  media: MediaBody;
+  upload: { method: 'POST'; url: string; fields: Record<string, string>; expiresAt: string };
+}
+
+/** POST /v1/media, then the multipart POST of the bytes to the presigned URL (fields first, file last). */
+export async function upload(
+  api: ApiClient,
+  token: string,
+  file: { bytes: Buffer; filename: string; contentType: string; declaredSize?: number; sha256?: string },
+): Promise<UploadBody> {
+  const created = await api.post<UploadBody>('/v1/media', {
+    token,
+    body: { filename: file.filename, contentType: file.contentType, size: file.declaredSize ?? file.bytes.length, ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }) },
+  });
+  expect(created.status, created.text).to.equal(201);
+  const form = new FormData();
+  for (const [name, value] of Object.entries(created.body.upload.fields)) form.append(name, value);
+  form.append('file', new Blob([new Uint8Array(file.bytes)], { type: file.contentType }), file.filename);
+  const posted = await fetch(created.body.upload.url, { method: 'POST', body: form });
+  expect(posted.status, await posted.text()).to.be.oneOf([200, 201, 204]);
+  return created.body;
+}
+
+/** Polls GET /v1/media/{id} until processing has decided (each poll counts a view). */
+export async function settled(api: ApiClient, token: string, id: string, timeoutMs = 30_000): Promise<MediaBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await api.get<MediaBody>(`/v1/media/${id}`, { token });
+    expect(response.status, response.text).to.equal(200);
+    if (response.body.status !== 'pending') return response.body;
+    if (Date.now() > deadline) throw new Error(`media ${id} still pending after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** An S3 client for the offline stack's stand-in, to check what is (not) stored. */
+export function standInS3(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}

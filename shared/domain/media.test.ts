@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { ulid } from 'ulid';
+import { fixedClock, memoryContentStore, memoryMediaStore, sequentialIds } from '../../local/test/fakes';
+import { originalKey, thumbnailKeys } from '../content/keys';
+import { HttpError } from '../http/errors';
+import { UnreadableMedia, type ImageInfo, type RangeReader, type VideoInfo } from '../media-info/types';
+import { VersionConflict } from '../stores/media';
+import {
+  FIRST_READ_BYTES,
+  cleanFilename,
+  countingReader,
+  createMedia,
+  deleteAllMedia,
+  deleteMedia,
+  getMedia,
+  getMetadata,
+  listMedia,
+  listTags,
+  normalizeTags,
+  processUpload,
+  sweepUploads,
+  updateMetadata,
+  type MediaInspector,
+} from './media';
+
+const settings = { maxImageBytes: 50 * 1024 * 1024, maxVideoBytes: 2 * 1024 * 1024 * 1024, uploadUrlSeconds: 900, downloadUrlSeconds: 300 };
+const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]);
+const MP4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypmp42'), Buffer.alloc(5000, 1)]);
+
+function fakeInspector(overrides: Partial<MediaInspector> = {}): MediaInspector & { videoReads: number[] } {
+  const inspector = {
+    videoReads: [] as number[],
+    sniffBytes: 16,
+    sniff: async (head: Buffer) => (head[0] === 0xff ? 'image/jpeg' : head.toString('latin1', 4, 8) === 'ftyp' ? 'video/mp4' : undefined),
+    typesAgree: (declared: string, sniffed: string | undefined) => declared === sniffed,
+    image: async (): Promise<ImageInfo> => ({ width: 40, height: 30, takenAt: '2024-01-01T00:00:00.000Z', camera: { make: 'Canon' } }),
+    thumbnails: async () => ({ small: Buffer.from('small-webp'), large: Buffer.from('large-webp') }),
+    video: async (reader: RangeReader): Promise<VideoInfo> => {
+      const tail = await reader.read(reader.size - 10, reader.size - 1);
+      inspector.videoReads.push(tail.length);
+      return { width: 320, height: 240, durationSeconds: 2 };
+    },
+    ...overrides,
+  };
+  return inspector;
+}
+
+function world() {
+  const media = memoryMediaStore();
+  const content = memoryContentStore();
+  const clock = fixedClock();
+  return { media, content, clock, newId: sequentialIds(), settings, inspector: fakeInspector() };
+}
+
+async function rejected(promise: Promise<unknown>): Promise<HttpError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(HttpError);
+    return error as HttpError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('media domain', () => {
+  const caller = { userId: ulid() };
+
+  describe('createMedia', () => {
+    it('writes the pending item first, then presigns an upload bound to its key, type and size', async () => {
+      const w = world();
+      const createPending = sinon.spy(w.media, 'createPending');
+      const presign = sinon.spy(w.content, 'presignUpload');
+      const { media, upload } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: 1234 });
+      expect(createPending.calledBefore(presign)).to.equal(true);
+      expect(presign.firstCall.args.slice(0, 4)).to.deep.equal([originalKey(caller.userId, media.id), 'image/jpeg', 1234, 900]);
+      expect(upload.expiresAt).to.equal('2026-11-21T10:15:00.000Z');
+      expect(media).to.include({ status: 'pending', type: 'image', size: 1234, views: 0 });
+    });
+
+    it('refuses unknown types (415) and sizes over the limit of the kind (413) before writing anything', async () => {
+      const w = world();
+      expect((await rejected(createMedia(w, caller, { filename: 'a', contentType: 'text/plain', size: 1 }))).status).to.equal(415);
+      expect((await rejected(createMedia(w, caller, { filename: 'a', contentType: 'image/png', size: settings.maxImageBytes + 1 }))).status).to.equal(413);
+      expect((await rejected(createMedia(w, caller, { filename: 'a', contentType: 'video/mp4', size: settings.maxVideoBytes + 1 }))).status).to.equal(413);
+      expect(w.media.items.size).to.equal(0);
+      await createMedia(w, caller, { filename: 'a', contentType: 'video/mp4', size: settings.maxImageBytes + 1 });
+    });
+
+    it('answers a second upload of the same content (sha256) with 409 duplicate and the existing id', async () => {
+      const w = world();
+      const sha256 = 'A'.repeat(64);
+      const first = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: 10, sha256 });
+      const error = await rejected(createMedia(w, caller, { filename: 'b.jpg', contentType: 'image/jpeg', size: 10, sha256: sha256.toLowerCase() }));
+      expect(error.status).to.equal(409);
+      expect(error.code).to.equal('duplicate');
+      expect(error.extra).to.deep.equal({ existingId: first.media.id });
+      await createMedia(w, { userId: ulid() }, { filename: 'c.jpg', contentType: 'image/jpeg', size: 10, sha256 });
+    });
+  });
+
+  describe('names and tags', () => {
+    it('keeps only the last segment of a filename, without control characters', () => {
+      expect(cleanFilename('../../etc/passwd')).to.equal('passwd');
+      expect(cleanFilename('C:\\Users\\ann\\IMG_0001.JPG')).to.equal('IMG_0001.JPG');
+      expect(cleanFilename('a\u0000b\u001fc.jpg')).to.equal('abc.jpg');
+      expect(cleanFilename('dir/')).to.equal('upload');
+      expect(cleanFilename('x'.repeat(300))).to.have.length(255);
+    });
+
+    it('normalises tags: trimmed, lower-case, NFC, deduplicated', () => {
+      expect(normalizeTags([' Beach', 'beach ', 'BEACH', 'Cafe\u0301', 'café', ' '])).to.deep.equal(['beach', 'café']);
+    });
+  });
+
+  describe('processUpload', () => {
+    async function uploaded(w: ReturnType<typeof world>, bytes: Buffer, contentType: string, declared: Partial<{ size: number; sha256: string }> = {}) {
+      const { media } = await createMedia(w, caller, { filename: 'f', contentType, size: declared.size ?? bytes.length, ...(declared.sha256 === undefined ? {} : { sha256: declared.sha256 }) });
+      const key = originalKey(caller.userId, media.id);
+      await w.content.put(key, bytes, contentType);
+      return { id: media.id, key };
+    }
+
+    it('an image becomes ready with its metadata and two thumbnails', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      expect(await processUpload(w, key)).to.equal('ready');
+      const record = await w.media.get(caller.userId, id);
+      expect(record).to.include({ status: 'ready', width: 40, height: 30, takenAt: '2024-01-01T00:00:00.000Z' });
+      expect(record?.thumbnails).to.deep.equal(thumbnailKeys(caller.userId, id));
+      expect(w.content.objects.get(thumbnailKeys(caller.userId, id).small)?.contentType).to.equal('image/webp');
+      expect(await processUpload(w, key), 'a repeated delivery').to.equal('duplicate-delivery');
+    });
+
+    it('a video is read through ranges only, with the first read reused', async () => {
+      const w = world();
+      const big = Buffer.concat([MP4, Buffer.alloc(FIRST_READ_BYTES * 3)]);
+      const { id, key } = await uploaded(w, big, 'video/mp4');
+      expect(await processUpload(w, key)).to.equal('ready');
+      expect(await w.media.get(caller.userId, id)).to.include({ width: 320, height: 240, durationSeconds: 2 });
+      expect(w.content.bytesRead, 'the first 64 KB and the 10 bytes the reader asked for').to.equal(FIRST_READ_BYTES + 10);
+    });
+
+    for (const [reason, setup] of [
+      ['size_mismatch', (w: ReturnType<typeof world>) => uploaded(w, JPEG, 'image/jpeg', { size: JPEG.length + 1 })],
+      ['type_mismatch', (w: ReturnType<typeof world>) => uploaded(w, Buffer.from('just some text, not an image'), 'image/jpeg')],
+      ['checksum_mismatch', (w: ReturnType<typeof world>) => uploaded(w, JPEG, 'image/jpeg', { sha256: 'b'.repeat(64) })],
+    ] as const) {
+      it(`rejects with ${reason}, deleting the object and releasing the hash claim`, async () => {
+        const w = world();
+        const { id, key } = await setup(w);
+        expect(await processUpload(w, key)).to.equal('rejected');
+        expect(await w.media.get(caller.userId, id)).to.include({ status: 'rejected', rejectReason: reason });
+        expect(w.content.objects.has(key)).to.equal(false);
+        expect(w.media.shaClaims.size).to.equal(0);
+      });
+    }
+
+    it('accepts a matching sha256', async () => {
+      const w = world();
+      const { key } = await uploaded(w, JPEG, 'image/jpeg', { sha256: createHash('sha256').update(JPEG).digest('hex') });
+      expect(await processUpload(w, key)).to.equal('ready');
+    });
+
+    it('rejects as too_large what exceeds the stage limit even if declared so', async () => {
+      const w = { ...world(), settings: { ...settings, maxImageBytes: 100 } };
+      const { key } = await uploaded({ ...w, settings }, JPEG, 'image/jpeg');
+      expect(await processUpload(w, key)).to.equal('rejected');
+    });
+
+    it('rejects undecodable media as unreadable, but lets other failures through for Lambda to retry', async () => {
+      const w = world();
+      const broken = { ...w, inspector: fakeInspector({ image: () => Promise.reject(new UnreadableMedia('bad pixels')) }) };
+      const first = await uploaded(w, JPEG, 'image/jpeg');
+      expect(await processUpload(broken, first.key)).to.equal('rejected');
+
+      const second = await uploaded(w, MP4, 'video/mp4');
+      const throttled = Object.assign(new Error('slow down'), { name: 'SlowDown' });
+      const failing = { ...w, inspector: fakeInspector({ video: () => Promise.reject(throttled) }) };
+      let error: unknown;
+      await processUpload(failing, second.key).catch((caught: unknown) => (error = caught));
+      expect(error).to.equal(throttled);
+      expect((await w.media.get(caller.userId, second.id))?.status, 'still pending for the retry').to.equal('pending');
+      expect(w.content.objects.has(second.key), 'the upload is kept').to.equal(true);
+
+      const badVideo = { ...w, inspector: fakeInspector({ video: () => Promise.reject(new UnreadableMedia('no moov')) }) };
+      expect(await processUpload(badVideo, second.key)).to.equal('rejected');
+    });
+
+    it('an upload whose object vanished is rejected as upload_missing', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'f', contentType: 'image/jpeg', size: 10 });
+      expect(await processUpload(w, originalKey(caller.userId, media.id))).to.equal('rejected');
+      expect((await w.media.get(caller.userId, media.id))?.rejectReason).to.equal('upload_missing');
+    });
+
+    it('bytes for an item that no longer exists are removed; other keys are ignored', async () => {
+      const w = world();
+      const key = originalKey(caller.userId, ulid());
+      await w.content.put(key, JPEG, 'image/jpeg');
+      expect(await processUpload(w, key)).to.equal('orphan-removed');
+      expect(w.content.objects.size).to.equal(0);
+      expect(await processUpload(w, 'media/x/y/thumb-small.webp')).to.equal('ignored');
+    });
+
+    it('an item deleted while processing ran loses what processing wrote', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      const slowInspector = fakeInspector({
+        thumbnails: async () => {
+          await deleteMedia(w, caller, id);
+          await w.content.put(key, JPEG, 'image/jpeg');
+          return { small: Buffer.from('s'), large: Buffer.from('l') };
+        },
+      });
+      expect(await processUpload({ ...w, inspector: slowInspector }, key)).to.equal('orphan-removed');
+      expect([...w.content.objects.keys()]).to.deep.equal([]);
+    });
+
+    it('a re-upload through the same presigned POST (new ETag) is processed again', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      await processUpload(w, key);
+      const changed = Buffer.concat([JPEG.subarray(0, 10), Buffer.alloc(JPEG.length - 10, 9)]);
+      await w.content.put(key, changed, 'image/jpeg');
+      const reprocessed = { ...w, inspector: fakeInspector({ image: async () => ({ width: 99, height: 77 }) }) };
+      expect(await processUpload(reprocessed, key)).to.equal('ready');
+      const record = await w.media.get(caller.userId, id);
+      expect(record).to.include({ width: 99, height: 77 });
+      expect(record?.takenAt, 'fields the new bytes lack are removed').to.equal(undefined);
+    });
+  });
+
+  describe('reading, listing, metadata, tags, deletion', () => {
+    it('getMedia counts views and signs URLs only for ready items', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'ann.jpg', contentType: 'image/jpeg', size: JPEG.length });
+      const pending = await getMedia(w, caller, media.id);
+      expect(pending).to.include({ views: 1 });
+      expect(pending).not.to.have.any.keys('downloadUrl', 'thumbnails');
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      await processUpload(w, originalKey(caller.userId, media.id));
+      const ready = await getMedia(w, caller, media.id);
+      expect(ready.views).to.equal(2);
+      expect(ready.downloadUrl).to.contain('filename=ann.jpg');
+      expect(ready.thumbnails?.small).to.contain('thumb-small.webp');
+      expect((await rejected(getMedia(w, { userId: ulid() }, media.id))).status).to.equal(404);
+    });
+
+    it('updateMetadata retries on a concurrent change and gives up with 409 after too many', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      const update = sinon.stub(w.media, 'updateMetadata');
+      update.onFirstCall().rejects(new VersionConflict());
+      update.callThrough();
+      const result = await updateMetadata(w, caller, media.id, { tags: ['Beach', 'beach'] });
+      expect(result.tags).to.deep.equal(['beach']);
+      expect(await listTags(w, caller)).to.deep.equal([{ tag: 'beach', count: 1 }]);
+
+      update.reset();
+      update.rejects(new VersionConflict());
+      const error = await rejected(updateMetadata(w, caller, media.id, { title: 'x' }));
+      expect([error.status, error.code]).to.deep.equal([409, 'concurrent_update']);
+    });
+
+    it('two concurrent tag changes of one item lose no tag and leave exact counts', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      await Promise.all([updateMetadata(w, caller, media.id, { tags: ['a', 'b'] }), updateMetadata(w, caller, media.id, { tags: ['b', 'c'] })]);
+      const final = await getMetadata(w, caller, media.id);
+      const counts = await listTags(w, caller);
+      expect(counts.map((count) => count.tag).sort()).to.deep.equal([...final.tags].sort());
+      expect(counts.every((count) => count.count === 1)).to.equal(true);
+    });
+
+    it('listMedia normalises the tag filter and adds thumbnails of ready items', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: JPEG.length });
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      await processUpload(w, originalKey(caller.userId, media.id));
+      await updateMetadata(w, caller, media.id, { tags: ['beach'] });
+      const page = await listMedia(w, caller, { limit: 10, tag: ' BEACH ' });
+      expect(page.items.map((item) => item.id)).to.deep.equal([media.id]);
+      expect(page.items[0]?.thumbnails?.large).to.contain('thumb-large.webp');
+      expect(page.items[0]).not.to.have.property('downloadUrl');
+    });
+
+    it('deleteMedia finishes after a conflicting change, and a half-done deletion is completed by a retry', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      await updateMetadata(w, caller, media.id, { tags: ['x'] });
+      const begin = sinon.stub(w.media, 'beginDelete');
+      begin.onFirstCall().rejects(new VersionConflict());
+      begin.callThrough();
+      const finish = sinon.stub(w.media, 'finishDelete');
+      finish.onFirstCall().rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+      finish.callThrough();
+      await deleteMedia(w, caller, media.id).catch(() => undefined);
+      expect((await w.media.get(caller.userId, media.id))?.deleting, 'marked, not yet removed').to.equal(true);
+      expect((await rejected(getMetadata(w, caller, media.id))).status, 'already invisible').to.equal(404);
+      await deleteMedia(w, caller, media.id);
+      expect(await w.media.get(caller.userId, media.id)).to.equal(undefined);
+      expect(await listTags(w, caller)).to.deep.equal([]);
+      expect((await rejected(deleteMedia(w, caller, media.id))).status).to.equal(404);
+    });
+
+    it('deleteAllMedia removes every object and item of the user, and nothing of others', async () => {
+      const w = world();
+      const other = { userId: ulid() };
+      for (const who of [caller, caller, other]) {
+        const { media } = await createMedia(w, who, { filename: 'a', contentType: 'image/jpeg', size: JPEG.length });
+        await w.content.put(originalKey(who.userId, media.id), JPEG, 'image/jpeg');
+      }
+      await deleteAllMedia(w, caller.userId);
+      expect([...w.content.objects.keys()].every((key) => key.startsWith(`media/${other.userId}/`))).to.equal(true);
+      expect(w.content.objects.size).to.equal(1);
+      expect((await listMedia(w, caller, { limit: 10 })).items).to.deep.equal([]);
+      expect((await listMedia(w, other, { limit: 10 })).items).to.have.length(1);
+    });
+  });
+
+  describe('sweepUploads', () => {
+    it('removes pending items older than 24 hours with their bytes; keeps newer and processed ones', async () => {
+      const w = world();
+      const old = await createMedia(w, caller, { filename: 'old', contentType: 'image/jpeg', size: JPEG.length });
+      await w.content.put(originalKey(caller.userId, old.media.id), JPEG, 'image/jpeg');
+      const done = await createMedia(w, caller, { filename: 'done', contentType: 'image/jpeg', size: JPEG.length });
+      await w.content.put(originalKey(caller.userId, done.media.id), JPEG, 'image/jpeg');
+      await processUpload(w, originalKey(caller.userId, done.media.id));
+      w.clock.advance(23 * 3600_000);
+      const fresh = await createMedia(w, caller, { filename: 'fresh', contentType: 'image/jpeg', size: 1 });
+      w.clock.advance(2 * 3600_000);
+      expect(await sweepUploads(w)).to.equal(1);
+      expect(await w.media.get(caller.userId, old.media.id)).to.equal(undefined);
+      expect(w.content.objects.has(originalKey(caller.userId, old.media.id))).to.equal(false);
+      expect((await w.media.get(caller.userId, fresh.media.id))?.status).to.equal('pending');
+      expect((await w.media.get(caller.userId, done.media.id))?.status).to.equal('ready');
+    });
+  });
+
+  it('countingReader serves the first read from memory and counts what it fetches', async () => {
+    const content = memoryContentStore();
+    await content.put('k', Buffer.from('0123456789'), 'text/plain');
+    const reader = countingReader(content, 'k', 10, Buffer.from('0123'));
+    expect((await reader.read(0, 3)).toString()).to.equal('0123');
+    expect(reader.bytesRead()).to.equal(4);
+    expect((await reader.read(6, 9)).toString()).to.equal('6789');
+    expect(reader.bytesRead()).to.equal(8);
+  });
+});

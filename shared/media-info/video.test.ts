@@ -1,0 +1,460 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RangeReader, VideoInfo } from './types';
+import { FIRST_READ_BYTES, MAX_MOOV_BYTES, readVideo, UnreadableVideo } from './video';
+
+const fixture = (name: string): Buffer => fs.readFileSync(path.join(__dirname, '../../local/fixtures/media', name));
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+interface Piece {
+  at: number;
+  bytes: Buffer;
+}
+
+interface RecordingReader extends RangeReader {
+  /** Every read as [start, end] as asked for. */
+  calls: Array<[number, number]>;
+  /** Bytes actually served. */
+  bytes: number;
+}
+
+/**
+ * A file of `size` bytes that exists only as a few pieces at given offsets; everything between
+ * them reads as zeros, so a "100 MB" file costs nothing. Ranges behave as S3's do: `end` is
+ * clamped to the last byte, a range starting past the end is an error. A read larger than
+ * 40 MB is refused outright, so a reader that tries to fetch a huge box fails the test
+ * instead of allocating it.
+ */
+function virtualFile(size: number, pieces: Piece[]): RecordingReader {
+  const reader: RecordingReader = {
+    size,
+    calls: [],
+    bytes: 0,
+    async read(start, end) {
+      reader.calls.push([start, end]);
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start >= size || end < start) {
+        throw new Error(`invalid range ${start}-${end} of ${size}`);
+      }
+      const last = Math.min(end, size - 1);
+      const length = last - start + 1;
+      if (length > 40 * MiB) throw new Error(`refusing to serve ${length} bytes`);
+      const out = Buffer.alloc(length);
+      for (const piece of pieces) {
+        const from = Math.max(start, piece.at);
+        const to = Math.min(last + 1, piece.at + piece.bytes.length);
+        if (from < to) piece.bytes.copy(out, from - start, from - piece.at, to - piece.at);
+      }
+      reader.bytes += length;
+      return out;
+    },
+  };
+  return reader;
+}
+
+const memoryFile = (bytes: Buffer): RecordingReader => virtualFile(bytes.length, [{ at: 0, bytes }]);
+
+/** Lays pieces end to end from offset 0; a number is that many bytes of zeros (not allocated). */
+function layout(...parts: Array<Buffer | number>): RecordingReader {
+  const pieces: Piece[] = [];
+  let at = 0;
+  for (const part of parts) {
+    if (typeof part !== 'number') pieces.push({ at, bytes: part });
+    at += typeof part === 'number' ? part : part.length;
+  }
+  return virtualFile(at, pieces);
+}
+
+interface TopBox {
+  type: string;
+  start: number;
+  size: number;
+  bytes: Buffer;
+}
+
+/** Top-level boxes of a small, well-formed file (32-bit sizes only). */
+function topLevelBoxes(file: Buffer): TopBox[] {
+  const boxes: TopBox[] = [];
+  for (let offset = 0; offset < file.length; ) {
+    const size = file.readUInt32BE(offset);
+    expect(size, 'fixture box size').to.be.at.least(8);
+    boxes.push({ type: file.toString('latin1', offset + 4, offset + 8), start: offset, size, bytes: file.subarray(offset, offset + size) });
+    offset += size;
+  }
+  return boxes;
+}
+
+const boxOf = (boxes: TopBox[], type: string): Buffer => {
+  const box = boxes.find((candidate) => candidate.type === type);
+  if (box === undefined) throw new Error(`no ${type} box`);
+  return box.bytes;
+};
+
+/** Just a box header: 32-bit size and type (the body is laid out separately, or virtual). */
+function header(type: string, size: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(size, 0);
+  out.write(type, 4, 'latin1');
+  return out;
+}
+
+/** A box header with size 1 and a 64-bit largesize. */
+function largeHeader(type: string, size: number): Buffer {
+  const out = Buffer.alloc(16);
+  out.writeUInt32BE(1, 0);
+  out.write(type, 4, 'latin1');
+  out.writeBigUInt64BE(BigInt(size), 8);
+  return out;
+}
+
+interface ChildBox {
+  type: string;
+  start: number;
+  size: number;
+}
+
+function childBoxes(file: Buffer, from: number, to: number): ChildBox[] {
+  const boxes: ChildBox[] = [];
+  for (let offset = from; offset + 8 <= to; ) {
+    const size = file.readUInt32BE(offset);
+    boxes.push({ type: file.toString('latin1', offset + 4, offset + 8), start: offset, size });
+    offset += size;
+  }
+  return boxes;
+}
+
+const inside = (file: Buffer, box: ChildBox): ChildBox[] => childBoxes(file, box.start + 8, box.start + box.size);
+
+/** The `tkhd` of the video track (moov > trak > tkhd, where trak > mdia > hdlr says 'vide'). */
+function videoTkhd(file: Buffer): ChildBox {
+  const moov = childBoxes(file, 0, file.length).find((box) => box.type === 'moov');
+  if (moov === undefined) throw new Error('no moov');
+  for (const trak of inside(file, moov).filter((box) => box.type === 'trak')) {
+    const mdia = inside(file, trak).find((box) => box.type === 'mdia');
+    const hdlr = mdia === undefined ? undefined : inside(file, mdia).find((box) => box.type === 'hdlr');
+    if (hdlr === undefined || file.toString('latin1', hdlr.start + 16, hdlr.start + 20) !== 'vide') continue;
+    const tkhd = inside(file, trak).find((box) => box.type === 'tkhd');
+    if (tkhd !== undefined) return tkhd;
+  }
+  throw new Error('no video tkhd');
+}
+
+/** A copy of the file with the video track's display matrix {a, b, c, d} (16.16 fixed point) replaced. */
+function withMatrix(file: Buffer, [a, b, c, d]: [number, number, number, number]): Buffer {
+  const copy = Buffer.from(file);
+  const tkhd = videoTkhd(copy);
+  const version = copy.readUInt8(tkhd.start + 8);
+  const matrix = tkhd.start + 8 + (version === 1 ? 52 : 40);
+  copy.writeInt32BE(a, matrix);
+  copy.writeInt32BE(b, matrix + 4);
+  copy.writeInt32BE(c, matrix + 12);
+  copy.writeInt32BE(d, matrix + 16);
+  return copy;
+}
+
+async function unreadable(reader: RangeReader): Promise<UnreadableVideo> {
+  try {
+    const info = await readVideo(reader);
+    throw new Error(`expected UnreadableVideo, got ${JSON.stringify(info)}`);
+  } catch (error) {
+    expect(error).to.be.instanceOf(UnreadableVideo);
+    expect((error as Error).name).to.equal('UnreadableVideo');
+    return error as UnreadableVideo;
+  }
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failing case can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MP4_INFO: VideoInfo = { width: 320, height: 240, durationSeconds: 2, takenAt: '2024-07-14T16:32:05.000Z' };
+const MOV_INFO: VideoInfo = { width: 160, height: 120, durationSeconds: 1.52, takenAt: '2023-01-02T03:04:05.000Z' };
+
+describe('media-info/video', () => {
+  const mp4 = fixture('clip.mp4');
+  const boxes = topLevelBoxes(mp4);
+  const ftyp = boxOf(boxes, 'ftyp');
+  const moov = boxOf(boxes, 'moov');
+  const mdat = boxOf(boxes, 'mdat');
+  /** Every top-level box but ftyp and moov (free, mdat), in file order. */
+  const middle = Buffer.concat(boxes.filter((box) => box.type !== 'ftyp' && box.type !== 'moov').map((box) => box.bytes));
+
+  it('clip.mp4 has the layout these tests assume: ftyp first, moov last', () => {
+    expect(boxes.map((box) => box.type)).to.deep.equal(['ftyp', 'free', 'mdat', 'moov']);
+    expect(moov.length).to.be.below(FIRST_READ_BYTES);
+  });
+
+  describe('the fixtures', () => {
+    it('clip.mp4 (moov at the end): 320x240, 2 s, its creation time; one read of the whole small file', async () => {
+      const reader = memoryFile(mp4);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.calls).to.deep.equal([[0, mp4.length - 1]]);
+      expect(reader.bytes).to.equal(mp4.length);
+    });
+
+    it('clip.mov (QuickTime): 160x120, 1.52 s, its creation time', async () => {
+      const mov = fixture('clip.mov');
+      const reader = memoryFile(mov);
+      expect(await readVideo(reader)).to.deep.equal(MOV_INFO);
+      expect(reader.calls).to.have.length(1);
+    });
+  });
+
+  describe('bounded reads', () => {
+    it('a 100 MB MP4 with moov at the end: the first read, a few box headers and the moov, < 1 MB in all', async () => {
+      const freeSize = 100 * MiB;
+      const moovStart = ftyp.length + freeSize + middle.length;
+      const reader = layout(ftyp, header('free', freeSize), freeSize - 8, middle, moov);
+      expect(reader.size).to.be.above(100 * MiB);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.bytes).to.be.below(MiB);
+      expect(reader.calls.length).to.be.below(10);
+      expect(reader.calls[0]).to.deep.equal([0, FIRST_READ_BYTES - 1]);
+      expect(reader.calls.at(-1), 'the moov, exactly').to.deep.equal([moovStart, moovStart + moov.length - 1]);
+      // Between the first read and the moov, only headers (16 bytes each).
+      for (const [start, end] of reader.calls.slice(1, -1)) expect(end - start + 1).to.be.at.most(16);
+    });
+
+    it('a 2 GB MP4 with moov at the end costs the same few reads', async () => {
+      const mdatSize = 2 * GiB;
+      const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, moov);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.bytes).to.be.below(FIRST_READ_BYTES + moov.length + 100);
+      expect(reader.calls).to.have.length(3); // first read, moov header, moov
+    });
+
+    it('a "faststart" file (moov before a huge mdat): a single read', async () => {
+      const mdatSize = 500 * MiB;
+      const reader = layout(ftyp, moov, header('mdat', mdatSize), mdatSize - 8);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.calls).to.deep.equal([[0, FIRST_READ_BYTES - 1]]);
+    });
+
+    it('a box header straddling the end of the first read is fetched on its own', async () => {
+      // ftyp, then a free box ending 4 bytes before FIRST_READ_BYTES, so the mdat header is cut in two.
+      const freeSize = FIRST_READ_BYTES - 4 - ftyp.length;
+      const mdatSize = 10 * MiB;
+      const mdatStart = ftyp.length + freeSize;
+      const reader = layout(ftyp, header('free', freeSize), freeSize - 8, header('mdat', mdatSize), mdatSize - 8, moov);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.calls[1]).to.deep.equal([mdatStart, mdatStart + 15]);
+      expect(reader.bytes).to.be.below(MiB);
+    });
+
+    it('a 64-bit largesize box (size field 1) of 5 GB before the moov is skipped by its 64-bit size', async () => {
+      const mdatSize = 5 * GiB; // needs the 64-bit field: more than 2^32
+      const reader = layout(ftyp, largeHeader('mdat', mdatSize), mdatSize - 16, moov);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      const moovStart = ftyp.length + mdatSize;
+      expect(reader.calls.at(-1)).to.deep.equal([moovStart, moovStart + moov.length - 1]);
+      expect(reader.bytes).to.be.below(MiB);
+      expect(reader.calls.length).to.be.below(10);
+    });
+
+    it('a largesize box inside the first read is skipped too', async () => {
+      const file = Buffer.concat([ftyp, largeHeader('free', 24), Buffer.alloc(8), middle, moov]);
+      const reader = memoryFile(file);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.calls).to.have.length(1);
+    });
+
+    it('a last box of size 0 ("to the end of the file") is accepted for moov', async () => {
+      const lastMoov = Buffer.from(moov);
+      lastMoov.writeUInt32BE(0, 0);
+      expect(await readVideo(memoryFile(Buffer.concat([ftyp, middle, lastMoov])))).to.deep.equal(MP4_INFO);
+    });
+
+    // Regression: a moov written with a 64-bit largesize header (size field 1, 16-byte header;
+    // legal ISO BMFF) used to be parsed from offset 8 and rejected ('no mvhd box').
+    it('a moov with a 64-bit largesize header is read', async () => {
+      const largeMoov = Buffer.concat([largeHeader('moov', moov.length + 8), moov.subarray(8)]);
+      expect(await readVideo(memoryFile(Buffer.concat([ftyp, middle, largeMoov])))).to.deep.equal(MP4_INFO);
+    });
+
+    it(`a moov declaring more than MAX_MOOV_BYTES (${MAX_MOOV_BYTES}) is refused without being read`, async () => {
+      const moovSize = MAX_MOOV_BYTES + 8;
+      const reader = layout(ftyp, header('moov', moovSize), moov.subarray(8), moovSize - moov.length);
+      expect((await unreadable(reader)).message).to.match(/too large/);
+      expect(reader.calls).to.deep.equal([[0, FIRST_READ_BYTES - 1]]);
+    });
+
+    it('an oversized moov after a huge mdat: refused after reading only its header', async () => {
+      const mdatSize = 3 * GiB;
+      const moovSize = 200 * MiB;
+      const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, header('moov', moovSize), moovSize - 8);
+      expect((await unreadable(reader)).message).to.match(/too large/);
+      expect(reader.bytes).to.be.below(FIRST_READ_BYTES + 100);
+      expect(reader.calls).to.have.length(2);
+    });
+  });
+
+  describe('rotation', () => {
+    it('a 90° display matrix (a=0, b=1, c=-1, d=0) swaps width and height', async () => {
+      const rotated = withMatrix(mp4, [0, 0x00010000, 0xffff0000 | 0, 0]);
+      expect(await readVideo(memoryFile(rotated))).to.deep.equal({ ...MP4_INFO, width: 240, height: 320 });
+    });
+
+    it('a 270° matrix (b=-1, c=1) swaps them too', async () => {
+      const rotated = withMatrix(mp4, [0, -0x00010000, 0x00010000, 0]);
+      expect(await readVideo(memoryFile(rotated))).to.deep.equal({ ...MP4_INFO, width: 240, height: 320 });
+    });
+
+    it('a 180° matrix (a=-1, d=-1) does not', async () => {
+      const flipped = withMatrix(mp4, [-0x00010000, 0, 0, -0x00010000]);
+      expect(await readVideo(memoryFile(flipped))).to.deep.equal(MP4_INFO);
+    });
+
+    it('the fixture’s matrix is the identity: writing it back changes nothing', async () => {
+      const identity = withMatrix(mp4, [0x00010000, 0, 0, 0x00010000]);
+      expect(identity.equals(mp4)).to.equal(true);
+    });
+  });
+
+  describe('unreadable files', () => {
+    it('a file smaller than 16 bytes, without reading it', async () => {
+      for (const size of [0, 1, 8, 15]) {
+        const reader = memoryFile(mp4.subarray(0, size));
+        await unreadable(reader);
+        expect(reader.calls).to.deep.equal([]);
+      }
+    });
+
+    it('no moov box (ftyp + free + mdat)', async () => {
+      expect((await unreadable(memoryFile(Buffer.concat([ftyp, middle])))).message).to.match(/no moov/);
+    });
+
+    it('no moov box in a large file: still only headers are read', async () => {
+      const mdatSize = 4 * GiB;
+      const reader = layout(ftyp, largeHeader('mdat', mdatSize), mdatSize - 16);
+      await unreadable(reader);
+      expect(reader.bytes).to.be.below(MiB);
+    });
+
+    it('images and text are not videos', async () => {
+      for (const name of ['photo-exif.jpg', 'graphic.png', 'bars.webp', 'anim.gif', 'not-an-image.jpg']) {
+        await unreadable(memoryFile(fixture(name)));
+      }
+    });
+
+    it('a truncated moov (the file cut short)', async () => {
+      for (const cut of [1, 100, moov.length - 9]) {
+        expect((await unreadable(memoryFile(mp4.subarray(0, mp4.length - cut)))).message, `cut ${cut}`).to.match(/truncated/);
+      }
+    });
+
+    it('a truncated moov after a large mdat (the file ends inside it)', async () => {
+      const mdatSize = 300 * MiB;
+      const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, moov.subarray(0, moov.length - 200));
+      expect((await unreadable(reader)).message).to.match(/truncated/);
+    });
+
+    it('a moov whose first child overruns it', async () => {
+      const corrupt = Buffer.from(mp4);
+      const moovStart = mp4.length - moov.length;
+      corrupt.writeUInt32BE(moov.length, moovStart + 8); // the mvhd claims the whole moov, header included
+      expect((await unreadable(memoryFile(corrupt))).message).to.match(/overruns/);
+    });
+
+    it('a moov with a child of size < 8', async () => {
+      const corrupt = Buffer.from(mp4);
+      corrupt.writeUInt32BE(4, mp4.length - moov.length + 8);
+      await unreadable(memoryFile(corrupt));
+    });
+
+    it('a moov without an mvhd', async () => {
+      const corrupt = Buffer.from(mp4);
+      corrupt.write('xxxx', mp4.length - moov.length + 12, 'latin1');
+      expect((await unreadable(memoryFile(corrupt))).message).to.match(/mvhd/);
+    });
+
+    it('a moov without a video track (its handler says "soun")', async () => {
+      const corrupt = Buffer.from(mp4);
+      const hdlrType = corrupt.indexOf('vide', mp4.length - moov.length, 'latin1');
+      expect(hdlrType).to.be.above(0);
+      corrupt.write('soun', hdlrType, 'latin1');
+      expect((await unreadable(memoryFile(corrupt))).message).to.match(/no video track/);
+    });
+
+    it('an mvhd timescale of 0', async () => {
+      const corrupt = Buffer.from(mp4);
+      const mvhd = mp4.length - moov.length + 8;
+      expect(corrupt.toString('latin1', mvhd + 4, mvhd + 8)).to.equal('mvhd');
+      expect(corrupt.readUInt8(mvhd + 8), 'mvhd version').to.equal(0);
+      corrupt.writeUInt32BE(0, mvhd + 8 + 12);
+      expect((await unreadable(memoryFile(corrupt))).message).to.match(/timescale/);
+    });
+
+    it('garbage in place of the moov body', async () => {
+      const next = random(42);
+      const garbage = Buffer.from(Array.from({ length: moov.length - 8 }, () => Math.floor(next() * 256)));
+      await unreadable(memoryFile(Buffer.concat([ftyp, middle, moov.subarray(0, 8), garbage])));
+    });
+
+    it('any random corruption of the moov gives a result or UnreadableVideo, never another error', async () => {
+      const next = random(7);
+      const moovStart = mp4.length - moov.length;
+      for (let round = 0; round < 400; round++) {
+        const corrupt = Buffer.from(mp4);
+        for (let flips = 1 + Math.floor(next() * 8); flips > 0; flips--) {
+          corrupt[moovStart + Math.floor(next() * moov.length)] = Math.floor(next() * 256);
+        }
+        try {
+          const info = await readVideo(memoryFile(corrupt));
+          expect(info.width, `round ${round}`).to.be.a('number');
+        } catch (error) {
+          expect(error, `round ${round}: ${(error as Error).message}`).to.be.instanceOf(UnreadableVideo);
+        }
+      }
+    });
+
+    it('a top-level box of size 2-7 (in the first read)', async () => {
+      for (const size of [2, 4, 7]) {
+        const file = Buffer.concat([ftyp, header('free', size), Buffer.alloc(8), moov]);
+        expect((await unreadable(memoryFile(file))).message, `size ${size}`).to.match(/invalid size/);
+      }
+    });
+
+    it('a top-level box of size < 8 past the first read', async () => {
+      const mdatSize = 200 * MiB;
+      const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, header('free', 3), moov);
+      expect((await unreadable(reader)).message).to.match(/invalid size/);
+      expect(reader.bytes).to.be.below(MiB);
+    });
+
+    it('a largesize smaller than its 16-byte header', async () => {
+      const file = Buffer.concat([ftyp, largeHeader('mdat', 12), mdat, moov]);
+      expect((await unreadable(memoryFile(file))).message).to.match(/invalid size/);
+    });
+
+    it('a box header cut off by the end of the file', async () => {
+      const mdatSize = 100 * MiB;
+      const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, Buffer.from([0, 0, 0]));
+      expect((await unreadable(reader)).message).to.match(/truncated box header/);
+    });
+
+    // Regression: errors of the RangeReader (an S3 timeout, throttling) used to be rewrapped as
+    // UnreadableVideo, so processUpload rejected and deleted a good upload instead of letting
+    // Lambda retry.
+    it('a failing read propagates the reader’s own error, not UnreadableVideo', async () => {
+      const failure = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      const reader: RangeReader = { size: 10 * MiB, read: () => Promise.reject(failure) };
+      let caught: unknown;
+      try {
+        await readVideo(reader);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).to.equal(failure);
+    });
+  });
+});

@@ -1,0 +1,91 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'chai';
+import { ulid } from 'ulid';
+import { mediaStoreContract } from '../../local/test/contracts/mediaStore';
+import { localStack } from '../../local/test/stack';
+import { dynamo } from '../aws/dynamo';
+import { requireEnv } from '../config/env';
+import { dynamoMediaStore, type MediaRecord } from './media';
+
+describe('MediaStore contract: DynamoDB (DynamoDB Local)', function () {
+  this.timeout(60_000);
+  before(async () => {
+    await localStack();
+  });
+
+  mediaStoreContract(async () => dynamoMediaStore(dynamo, requireEnv('MEDIA_TABLE')));
+
+  describe('interleavings the contract cannot force', () => {
+    let base: DynamoDBClient | undefined;
+    afterEach(() => {
+      base?.destroy();
+      base = undefined;
+    });
+
+    /** A client of its own whose transactions wait, while `held` is set, until released. */
+    function heldClient(): { client: DynamoDBDocumentClient; holding: Promise<void>; release: () => void } {
+      base = new DynamoDBClient({ endpoint: requireEnv('DYNAMODB_ENDPOINT'), region: requireEnv('AWS_REGION'), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      const client = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
+      let reached: () => void = () => undefined;
+      let release: () => void = () => undefined;
+      const holding = new Promise<void>((resolve) => (reached = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held = true;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (held && context.commandName === 'TransactWriteItemsCommand') {
+            held = false;
+            reached();
+            await released;
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'holdFirstTransaction' },
+      );
+      return { client, holding, release };
+    }
+
+    // Regression: a syncTags that read version N used to write entries for N's tags after a
+    // syncTags of version N+1 had finished; every tag write now also checks the item's version.
+    it('syncTags that read the tags before a newer change cannot undo the newer sync', async () => {
+      const table = requireEnv('MEDIA_TABLE');
+      const store = dynamoMediaStore(dynamo, table);
+      const userId = ulid();
+      const now = new Date().toISOString();
+      const record: MediaRecord = {
+        id: ulid(),
+        userId,
+        filename: 'a.jpg',
+        contentType: 'image/jpeg',
+        size: 1,
+        status: 'pending',
+        type: 'image',
+        createdAt: now,
+        updatedAt: now,
+        title: '',
+        description: '',
+        tags: [],
+        views: 0,
+        version: 1,
+      };
+      await store.createPending(record);
+      const tagged = await store.updateMetadata(record, { tags: ['beach'] }, now);
+
+      // Client A starts syncing version 2 (tags [beach]) and stalls before its first write...
+      const slow = heldClient();
+      const stale = dynamoMediaStore(slow.client, table).syncTags(userId, record.id);
+      await slow.holding;
+      // ...meanwhile client B removes the tag and syncs version 3 completely...
+      await store.updateMetadata(tagged, { tags: [] }, now);
+      await store.syncTags(userId, record.id);
+      // ...then A's stalled write goes through.
+      slow.release();
+      await stale;
+
+      const final = await store.get(userId, record.id);
+      expect(final?.tags).to.deep.equal([]);
+      expect(await store.listTags(userId), 'no item is tagged beach').to.deep.equal([]);
+    });
+  });
+});

@@ -18,9 +18,10 @@ import { media } from '../../shared/stores/mediaTable';
 async function processRecords(event: S3Event): Promise<void> {
   const failures: unknown[] = [];
   for (const record of event.Records ?? []) {
-    // S3 URL-encodes keys in events, with spaces as '+'.
-    const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    let key = record.s3.object.key;
     try {
+      // S3 URL-encodes keys in events, with spaces as '+'.
+      key = decodeURIComponent(key.replace(/\+/g, ' '));
       const outcome = await processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector }, key);
       logger.info('upload processed', { key, outcome });
     } catch (error) {

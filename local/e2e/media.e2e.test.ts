@@ -226,6 +226,34 @@ describe('media library over HTTP', function () {
     }
   });
 
+  it('the bucket answers a browser upload preflight from an allowed origin (CORS), and not from others', async () => {
+    const { token } = await account();
+    const created = await api.post<{ upload: { url: string } }>('/v1/media', { token, body: { filename: 'a.png', contentType: 'image/png', size: 10 } });
+    const preflight = (origin: string) =>
+      fetch(created.body.upload.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const allowed = await preflight('http://localhost:5173');
+    expect(allowed.status).to.equal(200);
+    // s3rver answers a matched preflight with `*` (S3 echoes the origin); a refused one is 403 in both.
+    expect(allowed.headers.get('access-control-allow-origin')).to.be.oneOf(['*', 'http://localhost:5173']);
+    expect(allowed.headers.get('access-control-allow-methods')).to.contain('POST');
+    const refused = await preflight('https://evil.example');
+    expect(refused.status).to.equal(403);
+    expect(refused.headers.get('access-control-allow-origin')).to.equal(null);
+  });
+
+  it('deleting the account deletes its media: objects, items and tags', async () => {
+    const body = newAccount('leaver');
+    const created = await api.post<{ id: string }>('/v1/users', { body });
+    const session = await api.post<{ accessToken: string }>('/v1/sessions', { body: { email: body.email, password: body.password } });
+    const token = session.body.accessToken;
+    const photo = await upload(api, token, { bytes: fixture('photo-exif.jpg'), filename: 'p.jpg', contentType: 'image/jpeg' });
+    await settled(api, token, photo.media.id);
+    await api.patch(`/v1/media/${photo.media.id}/metadata`, { token, body: { tags: ['mine'] } });
+    expect((await keysUnder(`media/${created.body.id}/`)).length).to.equal(3);
+    expect((await api.delete('/v1/users/me', { token, body: { password: body.password } })).status).to.equal(204);
+    expect(await keysUnder(`media/${created.body.id}/`)).to.deep.equal([]);
+  });
+
   it('`npm run sweep` runs the hourly sweep on demand through the local Lambda endpoint', async () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', path.join('local', 'sweep.ts')], {
       cwd: path.resolve(__dirname, '..', '..'),

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { ulid } from 'ulid';
+import { badBodies } from '../../local/test/badInput';
+import { invoke } from '../../local/test/events';
+import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import type { MediaRecord } from '../../shared/stores/media';
+
+interface Metadata {
+  width: number | null;
+  height: number | null;
+  title: string;
+  description: string;
+  tags: string[];
+  [field: string]: unknown;
+}
+interface ErrorBody {
+  error: { code: string; details?: Array<{ path: string }> };
+}
+
+const valid = { title: 'Eiffel Tower' };
+
+describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
+  let world: HandlerWorld;
+  let handler: unknown;
+  const caller = { userId: ulid(), sessionId: ulid() };
+  const stranger = { userId: ulid(), sessionId: ulid() };
+  let item: MediaRecord;
+
+  async function addItem(userId: string): Promise<MediaRecord> {
+    const now = new Date().toISOString();
+    const record: MediaRecord = {
+      id: ulid(),
+      userId,
+      filename: 'eiffel.jpg',
+      contentType: 'image/jpeg',
+      size: 10,
+      sha256: randomBytes(32).toString('hex'),
+      status: 'pending',
+      type: 'image',
+      createdAt: now,
+      updatedAt: now,
+      title: '',
+      description: '',
+      tags: [],
+      views: 0,
+      version: 1,
+    };
+    await world.media.createPending(record);
+    return record;
+  }
+
+  beforeEach(async () => {
+    world = handlerWorld();
+    handler = loadHandler('functions/metadata/updateMetadata', world);
+    item = await addItem(caller.userId);
+  });
+
+  const patch = (body: unknown, id = item.id, who: { userId: string; sessionId: string } = caller) =>
+    invoke<Metadata>(handler, { method: 'PATCH', body, caller: who, pathParameters: { id } });
+  const patchError = (body: unknown, id = item.id, who: { userId: string; sessionId: string } = caller) =>
+    invoke<ErrorBody>(handler, { method: 'PATCH', body, caller: who, pathParameters: { id } });
+  const stored = async (): Promise<MediaRecord> => (await world.media.get(caller.userId, item.id)) as MediaRecord;
+
+  it('200 with the metadata (exact shape); title and description trimmed and stored', async () => {
+    const response = await patch({ title: '  Eiffel Tower \n', description: '\tFrom the Trocadéro  ' });
+    expect(response.status).to.equal(200);
+    expect(response.body).to.deep.equal({ width: null, height: null, title: 'Eiffel Tower', description: 'From the Trocadéro', tags: [] });
+    const record = await stored();
+    expect(record.title).to.equal('Eiffel Tower');
+    expect(record.description).to.equal('From the Trocadéro');
+  });
+
+  it('the processed fields come back with the change; nothing internal leaks', async () => {
+    await world.media.markReady(item, { width: 480, height: 640, orientation: 1, thumbnails: { small: 'media/x/thumb-small.webp', large: 'media/x/thumb-large.webp' } }, '"etag-x"', new Date().toISOString());
+    const response = await patch({ tags: ['paris'] });
+    expect(response.status).to.equal(200);
+    expect(response.body).to.deep.equal({ width: 480, height: 640, orientation: 1, title: '', description: '', tags: ['paris'] });
+  });
+
+  it('tags are trimmed, lower-cased, Unicode-normalised and deduplicated', async () => {
+    const response = await patch({ tags: ['  Beach ', 'beach', 'BEACH', 'Sea', 'Cafe\u0301', 'Caf\u00e9'] });
+    expect(response.status).to.equal(200);
+    expect(response.body.tags).to.deep.equal(['beach', 'sea', 'caf\u00e9']);
+    expect((await stored()).tags).to.deep.equal(['beach', 'sea', 'caf\u00e9']);
+    expect(await world.media.listTags(caller.userId)).to.deep.equal([
+      { tag: 'beach', count: 1 },
+      { tag: 'caf\u00e9', count: 1 },
+      { tag: 'sea', count: 1 },
+    ]);
+  });
+
+  it('tag counts follow the changes (added, removed, shared by two items, cleared)', async () => {
+    const second = await addItem(caller.userId);
+    expect((await patch({ tags: ['a', 'b'] })).status).to.equal(200);
+    expect((await patch({ tags: ['b'] }, second.id)).status).to.equal(200);
+    expect(await world.media.listTags(caller.userId)).to.deep.equal([
+      { tag: 'b', count: 2 },
+      { tag: 'a', count: 1 },
+    ]);
+    expect((await patch({ tags: ['b', 'c'] })).status).to.equal(200);
+    expect(await world.media.listTags(caller.userId)).to.deep.equal([
+      { tag: 'b', count: 2 },
+      { tag: 'c', count: 1 },
+    ]);
+    expect((await patch({ tags: [] })).status).to.equal(200);
+    expect(await world.media.listTags(caller.userId)).to.deep.equal([{ tag: 'b', count: 1 }]);
+    expect([...world.media.tagEntries]).to.deep.equal([`${caller.userId}/b/${second.id}`]);
+    expect((await stored()).dirtyTags).to.equal(undefined);
+  });
+
+  it('a change of one field leaves the others as they were', async () => {
+    await patch({ title: 'T', description: 'D', tags: ['x'] });
+    const response = await patch({ description: 'new' });
+    expect(response.body).to.deep.include({ title: 'T', description: 'new', tags: ['x'] });
+    expect(await world.media.listTags(caller.userId)).to.deep.equal([{ tag: 'x', count: 1 }]);
+  });
+
+  it('accepts the limits: 50 tags of 50 characters, a 200-character title, a 2000-character description', async () => {
+    const tags = Array.from({ length: 50 }, (_, i) => `${String(i).padStart(2, '0')}${'t'.repeat(48)}`);
+    const response = await patch({ tags, title: ` ${'t'.repeat(200)} `, description: 'd'.repeat(2000) });
+    expect(response.status).to.equal(200);
+    expect(response.body.tags).to.have.length(50);
+    expect(response.body.title).to.have.length(200);
+    expect((await world.media.listTags(caller.userId))).to.have.length(50);
+  });
+
+  for (const [what, body] of [
+    ['51 tags', { tags: Array.from({ length: 51 }, (_, i) => `tag${i}`) }],
+    ['a tag of 51 characters', { tags: ['t'.repeat(51)] }],
+    ['an empty tag', { tags: ['ok', ''] }],
+    ['a blank tag', { tags: ['   '] }],
+    ['a tag with a control character', { tags: ['bad\u0007tag'] }],
+    ['a tag that is not a string', { tags: [1] }],
+    ['tags that are not an array', { tags: 'beach' }],
+    ['a title of 201 characters', { title: 't'.repeat(201) }],
+    ['a description of 2001 characters', { description: 'd'.repeat(2001) }],
+    ['a control character in the title', { title: 'Eiffel\u0000Tower' }],
+    ['a line break inside the title', { title: 'Eiffel\nTower' }],
+    ['a null title', { title: null }],
+    ['an unknown field (width)', { title: 'x', width: 100 }],
+    ['an unknown field (status)', { status: 'ready' }],
+    ['an unknown field (views)', { tags: ['x'], views: 1000 }],
+    ['an empty body {}', {}],
+  ] as const) {
+    it(`400 validation_failed for ${what}; nothing changes`, async () => {
+      const response = await patchError(body);
+      expect(response.status).to.equal(400);
+      expect(response.body.error.code).to.equal('validation_failed');
+      const record = await stored();
+      expect(record.version).to.equal(1);
+      expect(record).to.deep.include({ title: '', description: '', tags: [], status: 'pending' });
+      expect(world.media.tagCounts.size).to.equal(0);
+    });
+  }
+
+  for (const bad of badBodies(valid)) {
+    it(`${bad.status} ${bad.code} for ${bad.what}`, async () => {
+      const response = await invoke<ErrorBody>(handler, {
+        method: 'PATCH',
+        caller,
+        pathParameters: { id: item.id },
+        ...(bad.rawBody === undefined ? { body: bad.body } : { rawBody: bad.rawBody }),
+        headers: { 'content-type': bad.contentType ?? 'application/json' },
+      });
+      expect(response.status).to.equal(bad.status);
+      expect(response.body.error.code).to.equal(bad.code);
+      expect((await stored()).version).to.equal(1);
+    });
+  }
+
+  it('400 for a request without a body', async () => {
+    const response = await invoke<ErrorBody>(handler, { method: 'PATCH', caller, pathParameters: { id: item.id } });
+    expect(response.status).to.equal(400);
+    expect(response.body.error.code).to.equal('validation_failed');
+  });
+
+  it('404 media_not_found for another user’s item, which does not change', async () => {
+    const theirs = await addItem(stranger.userId);
+    const before = structuredClone(world.media.items.get(`${stranger.userId}/${theirs.id}`));
+    const response = await patchError({ title: 'mine now', tags: ['stolen'] }, theirs.id);
+    expect(response.status).to.equal(404);
+    expect(response.body.error.code).to.equal('media_not_found');
+    expect(world.media.items.get(`${stranger.userId}/${theirs.id}`)).to.deep.equal(before);
+    expect(world.media.tagCounts.size).to.equal(0);
+  });
+
+  it('404 media_not_found for an unknown id and for an item being deleted', async () => {
+    expect((await patchError(valid, ulid())).status).to.equal(404);
+    await world.media.beginDelete(await stored());
+    const response = await patchError(valid);
+    expect(response.status).to.equal(404);
+    expect(response.body.error.code).to.equal('media_not_found');
+  });
+
+  it('400 validation_failed for a malformed id', async () => {
+    const response = await patchError(valid, 'not-an-id');
+    expect(response.status).to.equal(400);
+    expect(response.body.error.details?.[0]?.path).to.equal('path.id');
+  });
+
+  it('401 without a caller; nothing changes', async () => {
+    const response = await invoke<ErrorBody>(handler, { method: 'PATCH', body: valid, pathParameters: { id: item.id } });
+    expect(response.status).to.equal(401);
+    expect(response.body.error.code).to.equal('unauthenticated');
+    expect((await stored()).title).to.equal('');
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The media store when DynamoDB does not cooperate: transaction conflicts, throttled batches,
+ * unexpected errors. The client is a stub; the behaviour with a cooperating DynamoDB is the
+ * contract suite (media.int.test.ts).
+ */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { type HttpError } from '../http/errors';
+import { dynamoMediaStore, VersionConflict, type MediaRecord } from './media';
+
+const record: MediaRecord = {
+  id: '01JD8X5Q2W4K6M8N0P2R4T6V9A',
+  userId: '01JD8X5Q2W4K6M8N0P2R4T6V8X',
+  filename: 'a.jpg',
+  contentType: 'image/jpeg',
+  size: 1,
+  status: 'pending',
+  type: 'image',
+  createdAt: '2026-11-21T10:00:00.000Z',
+  updatedAt: '2026-11-21T10:00:00.000Z',
+  title: '',
+  description: '',
+  tags: ['beach'],
+  views: 0,
+  version: 3,
+  dirtyTags: ['beach'],
+};
+const item = { ...record, pk: `USER#${record.userId}`, sk: `MEDIA#${record.id}` };
+
+const cancelled = (...codes: string[]) =>
+  new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+const boom = () => Object.assign(new Error('internal'), { name: 'InternalServerError' });
+const conditionFailed = () => Object.assign(new Error('condition'), { name: 'ConditionalCheckFailedException' });
+
+function stubbed() {
+  const send = sinon.stub();
+  return { store: dynamoMediaStore({ send } as unknown as DynamoDBDocumentClient, 'media'), send };
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+/** Runs a call whose retries back off, with the clock fast-forwarded instead of waited on. */
+async function withoutWaiting<T>(call: () => Promise<T>): Promise<T> {
+  const clock = sinon.useFakeTimers({ toFake: ['setTimeout'] });
+  try {
+    const settled = call().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await clock.runAllAsync();
+    const result = await settled;
+    if ('error' in result) throw result.error;
+    return result.value;
+  } finally {
+    clock.restore();
+  }
+}
+
+describe('DynamoDB media store under faults', () => {
+  it('retries transaction conflicts, then gives up with 503; other cancellations are 503 at once', async () => {
+    const { store, send } = stubbed();
+    send.onFirstCall().rejects(cancelled('TransactionConflict')).onSecondCall().resolves({});
+    await store.createPending({ ...record, tags: [] });
+    expect(send.callCount).to.equal(2);
+
+    send.reset();
+    send.rejects(cancelled('TransactionConflict'));
+    expect(((await failure(withoutWaiting(() => store.createPending(record)))) as HttpError).status).to.equal(503);
+
+    send.reset();
+    send.rejects(cancelled('ThrottlingError'));
+    expect(((await failure(store.createPending(record))) as HttpError).status).to.equal(503);
+
+    send.reset();
+    send.rejects(cancelled('ConditionalCheckFailed'));
+    expect(((await failure(store.createPending(record))) as Error).message, 'an id collision is a bug, not a duplicate').to.contain('already exists');
+  });
+
+  it('passes unexpected errors of single writes through, and turns condition failures into the documented answers', async () => {
+    const { store, send } = stubbed();
+    send.rejects(boom());
+    for (const call of [
+      () => store.view(record.userId, record.id),
+      () => store.markReady(record, {}, '"e"', 'now'),
+      () => store.updateMetadata(record, { title: 'x' }, 'now'),
+      () => store.beginDelete(record),
+      () => store.deleteUserData(record.userId),
+      () => store.deletePending(record),
+    ]) {
+      expect(((await failure(call())) as Error).name).to.equal('InternalServerError');
+    }
+    send.reset();
+    send.rejects(conditionFailed());
+    expect(await store.view(record.userId, record.id)).to.equal(undefined);
+    expect(await store.markReady(record, {}, '"e"', 'now')).to.equal(false);
+    expect(await failure(store.updateMetadata(record, { title: 'x' }, 'now'))).to.be.instanceOf(VersionConflict);
+    expect(await failure(store.beginDelete(record))).to.be.instanceOf(VersionConflict);
+    expect(await store.deletePending(record)).to.equal(false);
+  });
+
+  it('re-reads keys a batch read left unprocessed (list by status), then 503 if they never come', async () => {
+    const { store, send } = stubbed();
+    send.onCall(0).resolves({ Items: [{ pk: item.pk, sk: item.sk, gsi2pk: 'x', gsi2sk: record.id }] });
+    send.onCall(1).resolves({ Responses: { media: [] }, UnprocessedKeys: { media: { Keys: [{ pk: item.pk, sk: item.sk }] } } });
+    send.onCall(2).resolves({ Responses: { media: [item] } });
+    const page = await store.list(record.userId, { limit: 5, status: 'pending' });
+    expect(page.items.map((found) => found.id)).to.deep.equal([record.id]);
+
+    send.reset();
+    send.onCall(0).resolves({ Items: [{ pk: item.pk, sk: item.sk }] });
+    send.resolves({ Responses: { media: [] }, UnprocessedKeys: { media: { Keys: [{ pk: item.pk, sk: item.sk }] } } });
+    expect(((await failure(withoutWaiting(() => store.list(record.userId, { limit: 5, type: 'image' })))) as HttpError).status).to.equal(503);
+  });
+
+  it('re-sends batch deletes left unprocessed (account deletion), then 503 if they never go', async () => {
+    const { store, send } = stubbed();
+    send.onCall(0).resolves({ Items: [{ pk: item.pk, sk: item.sk }] });
+    send.onCall(1).resolves({ UnprocessedItems: { media: [{ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }] } });
+    send.onCall(2).resolves({});
+    expect(await store.deleteUserData(record.userId)).to.equal(1);
+
+    send.reset();
+    send.onCall(0).resolves({ Items: [{ pk: item.pk, sk: item.sk }] });
+    send.resolves({ UnprocessedItems: { media: [{ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }] } });
+    expect(((await failure(withoutWaiting(() => store.deleteUserData(record.userId)))) as HttpError).status).to.equal(503);
+  });
+
+  it('syncTags starts over when a tag write finds the item changed, and gives up after repeated changes', async () => {
+    const { store, send } = stubbed();
+    const changed = { ...item, version: 4, tags: [], dirtyTags: ['beach'] };
+    send.onCall(0).resolves({ Item: item }); // read version 3
+    send.onCall(1).rejects(cancelled('None', 'None', 'ConditionalCheckFailed')); // the item moved on
+    send.onCall(2).resolves({ Item: changed }); // read version 4
+    send.onCall(3).resolves({}); // entry removed, count decremented
+    send.onCall(4).resolves({}); // zero count dropped
+    send.onCall(5).resolves({}); // dirtyTags cleared
+    await store.syncTags(record.userId, record.id);
+    expect(send.callCount).to.equal(6);
+
+    send.reset();
+    send.callsFake((command: { input: { UpdateExpression?: string } }) =>
+      command.input.UpdateExpression === 'REMOVE dirtyTags' ? Promise.reject(conditionFailed()) : Promise.resolve({ Item: item }),
+    );
+    expect(((await failure(store.syncTags(record.userId, record.id))) as HttpError).status).to.equal(503);
+  });
+
+  it('a zero-count tag that someone re-added meanwhile is kept, and other errors of that cleanup surface', async () => {
+    const { store, send } = stubbed();
+    const removal = { ...item, tags: [], dirtyTags: ['beach'] };
+    send.onCall(0).resolves({ Item: removal });
+    send.onCall(1).resolves({});
+    send.onCall(2).rejects(conditionFailed()); // count is no longer <= 0
+    send.onCall(3).resolves({});
+    await store.syncTags(record.userId, record.id);
+
+    send.reset();
+    send.onCall(0).resolves({ Item: removal });
+    send.onCall(1).resolves({});
+    send.onCall(2).rejects(boom());
+    expect(((await failure(store.syncTags(record.userId, record.id))) as Error).name).to.equal('InternalServerError');
+  });
+});

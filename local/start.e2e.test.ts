@@ -75,8 +75,9 @@ describe('npm start (local/start.ts)', function () {
   let running: Started | undefined;
 
   const portsEnv = (): Record<string, string> => {
-    const [api, lambda, dynamodb, s3] = freePortsSync(4) as [number, number, number, number];
+    const [api, lambda, dynamodb, s3, sns] = freePortsSync(5) as [number, number, number, number, number];
     return {
+      ML_SNS_PORT: String(sns),
       ML_API_PORT: String(api),
       ML_LAMBDA_PORT: String(lambda),
       ML_DYNAMODB_PORT: String(dynamodb),

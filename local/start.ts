@@ -5,6 +5,7 @@
  *   S3 stand-in (s3rver, with S3 events)     http://localhost:4569   ML_S3_PORT
  *   API (serverless-offline, all functions)  http://localhost:3000   ML_API_PORT
  *   Lambda invoke endpoint                   http://localhost:3002   ML_LAMBDA_PORT
+ *   SNS (serverless-offline-sns)             http://localhost:4002   ML_SNS_PORT
  *
  * Tables and buckets come from serverless.yml's `resources`. Data persists under
  * .local-data/ (ML_DATA_DIR) across restarts; `npm run local:reset` wipes it.
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     lambda: port('ML_LAMBDA_PORT', 3002),
     dynamodb: port('ML_DYNAMODB_PORT', 8000),
     s3: port('ML_S3_PORT', 4569),
+    sns: port('ML_SNS_PORT', 4002),
   };
   const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
   fs.mkdirSync(dataDir, { recursive: true });
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
   await assertPortFree(ports.lambda, 'Lambda invoke endpoint', 'ML_LAMBDA_PORT');
   await assertPortFree(ports.dynamodb, 'DynamoDB Local', 'ML_DYNAMODB_PORT');
   await assertPortFree(ports.s3, 'S3 stand-in', 'ML_S3_PORT');
+  await assertPortFree(ports.sns, 'SNS stand-in', 'ML_SNS_PORT');
 
   say('resolving serverless.yml for the local stage…');
   const config = serviceConfig('local');
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
   });
   say(
     `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · ` +
-      `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · Ctrl-C stops everything`,
+      `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · SNS http://localhost:${ports.sns} · Ctrl-C stops everything`,
   );
 }
 

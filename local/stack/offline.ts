@@ -9,6 +9,7 @@ export interface OfflinePorts {
   api: number;
   lambda: number;
   s3: number;
+  sns: number;
   dynamodb: number;
 }
 
@@ -25,7 +26,8 @@ export interface RunningOffline {
 
 /**
  * `serverless offline start --stage local`: every function behind the HTTP API on
- * `ports.api`, the S3 stand-in with S3 events (serverless-s3-local) on `ports.s3`,
+ * `ports.api`, the S3 stand-in with S3 events (serverless-s3-local) on `ports.s3`, SNS topics
+ * and subscriptions (serverless-offline-sns) on `ports.sns`,
  * talking to DynamoDB Local on `ports.dynamodb`. Resolves once /v1/health answers.
  */
 export async function startOffline({
@@ -61,12 +63,17 @@ export async function startOffline({
       ML_API_PORT: String(ports.api),
       ML_LAMBDA_PORT: String(ports.lambda),
       ML_S3_PORT: String(ports.s3),
+      ML_SNS_PORT: String(ports.sns),
       ML_DYNAMODB_PORT: String(ports.dynamodb),
       ML_DATA_DIR: dataDir,
       ...(cors === undefined ? {} : { ML_S3_CORS_FILE: corsFile }),
       ...(workFolder === undefined ? {} : { ML_ESBUILD_WORK_FOLDER: workFolder }),
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
+      // serverless-offline-sns runs subscribers inside this process, where Lambda's own
+      // AWS_REGION is not set; the local stage lives in us-east-1.
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // s3rver uses DES for ListObjectsV2 continuation tokens (TOOLCHAIN.md).
       NODE_OPTIONS: [process.env['NODE_OPTIONS'], '--openssl-legacy-provider'].filter(Boolean).join(' '),
     },

@@ -5,6 +5,7 @@
  * assertions against both, so the fakes cannot drift from the real thing.
  */
 import { createHash } from 'node:crypto';
+import { hammingDistance, MAX_SIMILAR_DISTANCE } from '../../shared/analysis/similarity';
 import { ulid } from 'ulid';
 import type { ContentStore } from '../../shared/content/content';
 import type { Clock } from '../../shared/clock';
@@ -309,7 +310,7 @@ const MEDIA_RECORD_FIELDS = [
   'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
   'thumbnails', 'objectETag', 'version', 'dirtyTags', 'deleting',
 ] as const;
-const PROCESSED_FIELDS = ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails'] as const;
+const PROCESSED_FIELDS = ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash'] as const;
 
 /** What a write and a read through the DocumentClient make of a value: undefined values dropped, at any depth. */
 function withoutUndefined<T>(value: T): T {
@@ -515,6 +516,7 @@ export function memoryMediaStore(): MemoryMediaStore {
       stored.rejectReason = reason;
       stored.updatedAt = now;
       delete stored.thumbnails;
+      delete stored.perceptualHash;
       // The claim goes without a condition, as in the DynamoDB transaction.
       if (record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
       return true;
@@ -595,6 +597,15 @@ export function memoryMediaStore(): MemoryMediaStore {
         for (const row of rows.slice(0, limit - found.length)) found.push({ userId: row.userId, mediaId: row.mediaId });
       }
       return found;
+    },
+
+    async findSimilar(userId, perceptualHash, excludeMediaId) {
+      // The same answer the band index gives: every ready image of the user within the distance.
+      return [...items.values()]
+        .filter((record) => record.userId === userId && record.id !== excludeMediaId && !isDeleting(record) && record.status === 'ready' && record.perceptualHash !== undefined)
+        .map((record) => ({ mediaId: record.id, distance: hammingDistance(perceptualHash, record.perceptualHash as string) }))
+        .filter((candidate) => candidate.distance <= MAX_SIMILAR_DISTANCE)
+        .sort((a, b) => a.distance - b.distance || (a.mediaId < b.mediaId ? -1 : 1));
     },
 
     async deleteUserData(userId) {

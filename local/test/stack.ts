@@ -63,7 +63,7 @@ export function localStack(): Promise<LocalStack> {
 export function offlineApi(): Promise<RunningOffline> {
   offlineStarting ??= (async () => {
     await localStack();
-    const [api, lambda, s3Port] = freePortsSync(3) as [number, number, number];
+    const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
     const dataDir = tempDir('ml-offline-');
     // The API under test signs with the same keys as the in-process tests, so tokens interoperate.
     fs.mkdirSync(path.join(dataDir, 'keys'));
@@ -71,7 +71,7 @@ export function offlineApi(): Promise<RunningOffline> {
       fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
     }
     return startOffline({
-      ports: { api, lambda, s3: s3Port, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
+      ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
       dataDir,
       workFolder: `.esbuild-test-${process.pid}`,
       onSpawn: (running) => (offline = running),

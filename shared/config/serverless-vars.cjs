@@ -32,4 +32,17 @@ module.exports = {
   async downloadUrlSeconds({ resolveVariable }) {
     return String(Number(await stageValue(resolveVariable, 'media.downloadUrlMinutes')) * 60);
   },
+  // A job's lease outlives the worker's timeout, so only a dead run's job can be taken over.
+  async analysisLeaseSeconds({ resolveVariable }) {
+    return String(Number(await stageValue(resolveVariable, 'analysis.workerTimeoutSeconds')) + 30);
+  },
+  // On AWS the topic's ARN comes from CloudFormation; serverless-offline-sns names local topics
+  // arn:aws:sns:<region>:123456789012:<name>.
+  async analysisTopicArn({ resolveVariable }) {
+    const stage = await resolveVariable('sls:stage');
+    if (stage !== 'local') return { Ref: 'AnalysisRequestsTopic' };
+    const region = await resolveVariable('self:provider.region');
+    const name = await resolveVariable('self:custom.analysisTopicName');
+    return `arn:aws:sns:${region}:123456789012:${name}`;
+  },
 };

@@ -37,6 +37,7 @@ function fakeInspector(overrides: Partial<MediaInspector> = {}): MediaInspector 
     typesAgree: (declared: string, sniffed: string | undefined) => declared === sniffed,
     image: async (): Promise<ImageInfo> => ({ width: 40, height: 30, takenAt: '2024-01-01T00:00:00.000Z', camera: { make: 'Canon' } }),
     thumbnails: async () => ({ small: Buffer.from('small-webp'), large: Buffer.from('large-webp') }),
+    perceptualHash: async () => 'f0f0f0f0f0f0f0f0',
     video: async (reader: RangeReader): Promise<VideoInfo> => {
       const tail = await reader.read(reader.size - 10, reader.size - 1);
       inspector.videoReads.push(tail.length);

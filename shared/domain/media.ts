@@ -34,6 +34,8 @@ export interface MediaInspector {
   typesAgree(declared: string, sniffed: string | undefined): boolean;
   image(buffer: Buffer): Promise<ImageInfo>;
   thumbnails(buffer: Buffer): Promise<{ small: Buffer; large: Buffer }>;
+  /** 64-bit difference hash: the key of the similarity index. */
+  perceptualHash(buffer: Buffer): Promise<string>;
   video(reader: RangeReader): Promise<VideoInfo>;
 }
 
@@ -342,16 +344,18 @@ export async function processUpload(
     if (record.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== record.sha256) return reject('checksum_mismatch');
     let info: ImageInfo;
     let thumbs: { small: Buffer; large: Buffer };
+    let perceptualHash: string;
     try {
       info = await deps.inspector.image(bytes);
       thumbs = await deps.inspector.thumbnails(bytes);
+      perceptualHash = await deps.inspector.perceptualHash(bytes);
     } catch (error) {
       if (error instanceof UnreadableMedia) return reject('unreadable');
       throw error;
     }
     const keys = thumbnailKeys(record.userId, record.id);
     await Promise.all([deps.content.put(keys.small, thumbs.small, 'image/webp'), deps.content.put(keys.large, thumbs.large, 'image/webp')]);
-    fields = { ...info, thumbnails: keys };
+    fields = { ...info, thumbnails: keys, perceptualHash };
   } else {
     try {
       fields = await deps.inspector.video(countingReader(deps.content, key, head.size, first));

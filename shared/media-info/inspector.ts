@@ -1,3 +1,4 @@
+import { differenceHash } from '../analysis/perceptualHash';
 import type { MediaInspector } from '../domain/media';
 import { makeThumbnails, readImage } from './image';
 import { SNIFF_BYTES, sniffType, typesAgree } from './sniff';
@@ -10,5 +11,6 @@ export const inspector: MediaInspector = {
   typesAgree,
   image: readImage,
   thumbnails: makeThumbnails,
+  perceptualHash: differenceHash,
   video: readVideo,
 };

@@ -14,9 +14,12 @@ import { ServiceUnavailable } from '../http/errors';
 import type { Camera, GeoLocation, MediaKind } from '../media-info/types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { userPartition } from './keys';
+import { bandKeys, hammingDistance, MAX_SIMILAR_DISTANCE, probeKeys } from '../analysis/similarity';
 import {
   INDEX,
   MEDIA_PREFIX,
+  PHASH_PREFIX,
+  phashKey,
   PENDING_SHARDS,
   TAG_COUNT_PREFIX,
   idsOfMediaKey,
@@ -59,6 +62,8 @@ export interface MediaRecord {
   thumbnails?: { small: string; large: string };
   /** ETag of the original that was processed: a re-delivered event for it changes nothing. */
   objectETag?: string;
+  /** 64-bit difference hash (16 hex digits) of a ready image: the similarity index key. */
+  perceptualHash?: string;
   /** Optimistic-locking counter for metadata changes. */
   version: number;
   /** Tags whose entries and counts may not yet match `tags` (see syncTags). */
@@ -68,7 +73,10 @@ export interface MediaRecord {
 }
 
 /** What processing found out, written when an item becomes ready. */
-export type ProcessedFields = Pick<MediaRecord, 'width' | 'height' | 'durationSeconds' | 'takenAt' | 'camera' | 'location' | 'orientation' | 'thumbnails'>;
+export type ProcessedFields = Pick<
+  MediaRecord,
+  'width' | 'height' | 'durationSeconds' | 'takenAt' | 'camera' | 'location' | 'orientation' | 'thumbnails' | 'perceptualHash'
+>;
 
 export interface MediaQuery {
   limit: number;
@@ -130,6 +138,8 @@ export interface MediaStore {
   listPendingBefore(before: string, limit: number): Promise<Array<{ userId: string; mediaId: string }>>;
   /** Every item of a user's partition, gone (account deletion). Returns how many items. */
   deleteUserData(userId: string): Promise<number>;
+  /** The user's ready images whose perceptual hash is within MAX_SIMILAR_DISTANCE, closest first. */
+  findSimilar(userId: string, perceptualHash: string, excludeMediaId: string): Promise<Array<{ mediaId: string; distance: number }>>;
 }
 
 type Item = Record<string, unknown>;
@@ -137,7 +147,7 @@ type Item = Record<string, unknown>;
 const RECORD_FIELDS = [
   'id', 'userId', 'filename', 'contentType', 'size', 'sha256', 'status', 'rejectReason', 'type', 'createdAt', 'updatedAt',
   'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
-  'thumbnails', 'objectETag', 'version', 'dirtyTags', 'deleting',
+  'thumbnails', 'objectETag', 'perceptualHash', 'version', 'dirtyTags', 'deleting',
 ] as const;
 
 function toRecord(item: Item): MediaRecord {
@@ -385,7 +395,7 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
       const remove: string[] = ['gsi3pk', 'gsi3sk', 'rejectReason'];
       const values: Item = { ':ready': 'ready', ':pending': 'pending', ':statusKey': statusIndexKey(record.userId, 'ready'), ':etag': eTag, ':now': now };
       const names: Record<string, string> = { '#status': 'status' };
-      for (const field of ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails'] as const) {
+      for (const field of ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash'] as const) {
         names[`#${field}`] = field;
         if (fields[field] === undefined) remove.push(`#${field}`);
         else {
@@ -393,9 +403,13 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
           values[`:${field}`] = fields[field];
         }
       }
-      try {
-        await client.send(
-          new UpdateCommand({
+      // The similarity index follows the hash: entries of a previous hash (a re-upload) go,
+      // entries of the new one come, in the same transaction as the item.
+      const oldEntries = record.perceptualHash === undefined || record.perceptualHash === fields.perceptualHash ? [] : bandKeys(record.perceptualHash);
+      const newEntries = fields.perceptualHash === undefined ? [] : bandKeys(fields.perceptualHash);
+      const codes = await transact([
+        {
+          Update: {
             TableName: tableName,
             Key: mediaKey(record.userId, record.id),
             UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
@@ -404,13 +418,14 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
               'attribute_exists(pk) AND attribute_not_exists(deleting) AND (#status = :pending OR (#status = :ready AND (attribute_not_exists(objectETag) OR objectETag <> :etag)))',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+          },
+        },
+        ...oldEntries.map((band) => ({ Delete: { TableName: tableName, Key: phashKey(record.userId, band, record.id) } })),
+        ...newEntries.map((band) => ({
+          Put: { TableName: tableName, Item: { ...phashKey(record.userId, band, record.id), mediaId: record.id, hash: fields.perceptualHash } },
+        })),
+      ]);
+      return codes === undefined;
     },
 
     async markRejected(record, reason, now) {
@@ -419,13 +434,14 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
           Update: {
             TableName: tableName,
             Key: mediaKey(record.userId, record.id),
-            UpdateExpression: 'SET #status = :rejected, rejectReason = :reason, gsi2pk = :statusKey, updatedAt = :now REMOVE gsi3pk, gsi3sk, thumbnails',
+            UpdateExpression: 'SET #status = :rejected, rejectReason = :reason, gsi2pk = :statusKey, updatedAt = :now REMOVE gsi3pk, gsi3sk, thumbnails, perceptualHash',
             ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleting) AND #status <> :rejected',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':rejected': 'rejected', ':reason': reason, ':statusKey': statusIndexKey(record.userId, 'rejected'), ':now': now },
           },
         },
         ...(record.sha256 === undefined ? [] : [{ Delete: { TableName: tableName, Key: shaKey(record.userId, record.sha256) } }]),
+        ...(record.perceptualHash === undefined ? [] : bandKeys(record.perceptualHash).map((band) => ({ Delete: { TableName: tableName, Key: phashKey(record.userId, band, record.id) } }))),
       ]);
       return codes === undefined;
     },
@@ -548,6 +564,7 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
     async finishDelete(record) {
       await transact([
         { Delete: { TableName: tableName, Key: mediaKey(record.userId, record.id), ConditionExpression: 'attribute_not_exists(pk) OR deleting = :true', ExpressionAttributeValues: { ':true': true } } },
+        ...(record.perceptualHash === undefined ? [] : bandKeys(record.perceptualHash).map((band) => ({ Delete: { TableName: tableName, Key: phashKey(record.userId, band, record.id) } }))),
         ...(record.sha256 === undefined
           ? []
           : [
@@ -615,6 +632,34 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
         } while (startKey !== undefined && found.length < limit);
       }
       return found;
+    },
+
+    async findSimilar(userId, perceptualHash, excludeMediaId) {
+      const partition = userPartition(userId);
+      const found = new Map<string, number>();
+      await inParallel(probeKeys(perceptualHash), 16, async (band) => {
+        let startKey: Item | undefined;
+        do {
+          const page = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+              ExpressionAttributeValues: { ':pk': partition, ':prefix': `${PHASH_PREFIX}${band}#` },
+              ProjectionExpression: 'mediaId, #hash',
+              ExpressionAttributeNames: { '#hash': 'hash' },
+              ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+            }),
+          );
+          for (const entry of page.Items ?? []) {
+            const mediaId = entry['mediaId'] as string;
+            if (mediaId === excludeMediaId || found.has(mediaId)) continue;
+            const distance = hammingDistance(perceptualHash, entry['hash'] as string);
+            if (distance <= MAX_SIMILAR_DISTANCE) found.set(mediaId, distance);
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined);
+      });
+      return [...found.entries()].map(([mediaId, distance]) => ({ mediaId, distance })).sort((a, b) => a.distance - b.distance || (a.mediaId < b.mediaId ? -1 : 1));
     },
 
     async deleteUserData(userId) {

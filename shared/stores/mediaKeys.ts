@@ -6,6 +6,8 @@
  *   sk = TAGGED#<tag>#<mediaId>        tag entry: the index that lists a user's items by tag
  *   sk = TAG#<tag>                     tag count, kept in step with the entries
  *   sk = SHA256#<hex>                  content hash claim: one item per user and hash
+ *   sk = PHASH#<band>#<value>#<mediaId> perceptual-hash band entry of a ready image (6 per
+ *                                      image; the similarity index, shared/analysis/similarity.ts)
  *
  * (tags URI-encoded in keys, so a `#` in a tag cannot break prefix queries)
  *
@@ -35,6 +37,8 @@ export const taggedKey = (userId: string, tag: string, mediaId: string) => ({
 export const taggedPrefix = (tag: string): string => `${TAGGED_PREFIX}${encodeTag(tag)}#`;
 export const tagCountKey = (userId: string, tag: string) => ({ pk: userPartition(userId), sk: `${TAG_COUNT_PREFIX}${encodeTag(tag)}` });
 export const shaKey = (userId: string, sha256: string) => ({ pk: userPartition(userId), sk: `SHA256#${sha256}` });
+export const PHASH_PREFIX = 'PHASH#';
+export const phashKey = (userId: string, bandKey: string, mediaId: string) => ({ pk: userPartition(userId), sk: `${PHASH_PREFIX}${bandKey}#${mediaId}` });
 
 export const typeIndexKey = (userId: string, type: string) => `${userPartition(userId)}#TYPE#${type}`;
 export const statusIndexKey = (userId: string, status: string) => `${userPartition(userId)}#STATUS#${status}`;

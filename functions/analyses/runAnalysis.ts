@@ -1,0 +1,59 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context, SNSEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { deliverCallback, signCallback } from '../../shared/analysis/callback';
+import { rekognitionLabeler } from '../../shared/analysis/labels';
+import { differenceHash, dominantColors } from '../../shared/analysis/perceptualHash';
+import { signingKeyLoader } from '../../shared/auth/keys';
+import { tokenAudience } from '../../shared/auth/settings';
+import { rekognition } from '../../shared/aws/rekognition';
+import { systemClock } from '../../shared/clock';
+import { analysisSettings } from '../../shared/config/analysis';
+import { requireEnv } from '../../shared/config/env';
+import { content } from '../../shared/content/bucket';
+import { AnalysisBusy, runAnalysis, type WorkerDeps } from '../../shared/domain/analyses';
+import { logger } from '../../shared/log';
+import { AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
+import { analyses } from '../../shared/stores/analysesTable';
+import { media } from '../../shared/stores/mediaTable';
+
+const bucket = requireEnv('MEDIA_BUCKET');
+const signingKey = signingKeyLoader(requireEnv('JWT_PRIVATE_KEYS'));
+
+const deps: WorkerDeps = {
+  analyses,
+  media,
+  content,
+  clock: systemClock,
+  settings: analysisSettings,
+  analyzer: { hash: differenceHash, colors: (buffer) => dominantColors(buffer) },
+  ...(analysisSettings.labelsEnabled ? { labeler: rekognitionLabeler(rekognition) } : {}),
+  bucket,
+  deliver: ({ url, body, policy }) =>
+    deliverCallback({ url, body, policy, sign: async () => signCallback(body, url, await signingKey(), tokenAudience.issuer, systemClock.now()) }),
+  report: (error) => logger.error('analysis failed unexpectedly', { error: error as Error }),
+};
+
+/**
+ * Subscribed to the analysis request topic. Each SNS record names one job. A job another run
+ * holds, or a passing failure, fails the invocation: Lambda retries it (twice), and then the
+ * event goes to the dead-letter queue; a job a reader finds abandoned is reported failed.
+ */
+async function handleRecords(event: SNSEvent): Promise<void> {
+  const failures: unknown[] = [];
+  for (const record of event.Records ?? []) {
+    try {
+      const message = z.parse(AnalysisRequestMessage, JSON.parse(record.Sns.Message));
+      const outcome = await runAnalysis(deps, message);
+      logger.info('analysis run', { analysisId: message.analysisId, outcome });
+    } catch (error) {
+      if (error instanceof AnalysisBusy) logger.info('analysis busy; Lambda will retry', { reason: error.message });
+      else logger.error('analysis run failed', { error: error as Error });
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} analysis request(s) failed; Lambda will retry`);
+}
+
+export const handler = middy<SNSEvent, void, Error, Context>().use(injectLambdaContext(logger, { resetKeys: true })).handler(handleRecords);

@@ -1,0 +1,19 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import * as z from 'zod/mini';
+import { Id } from '../schemas/common';
+
+/** What the request handler publishes and the worker receives: which job to run. */
+export const AnalysisRequestMessage = z.object({ userId: Id, analysisId: Id });
+export type AnalysisRequestMessage = z.infer<typeof AnalysisRequestMessage>;
+
+export interface AnalysisQueue {
+  publish(message: AnalysisRequestMessage): Promise<void>;
+}
+
+export function snsAnalysisQueue(client: SNSClient, topicArn: string): AnalysisQueue {
+  return {
+    async publish(message) {
+      await client.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(message) }));
+    },
+  };
+}

@@ -1,0 +1,6 @@
+import { requireEnv } from '../config/env';
+import { dynamo } from '../aws/dynamo';
+import { dynamoAnalysisStore } from './analyses';
+
+/** The analyses table of this stage (ANALYSES_TABLE). */
+export const analyses = dynamoAnalysisStore(dynamo, requireEnv('ANALYSES_TABLE'));

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { promisify } from 'node:util';
 

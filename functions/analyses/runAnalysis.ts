@@ -4,14 +4,12 @@ import type { Context, SNSEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { deliverCallback, signCallback } from '../../shared/analysis/callback';
 import { rekognitionLabeler } from '../../shared/analysis/labels';
-import { differenceHash, dominantColors } from '../../shared/analysis/perceptualHash';
 import { signingKeyLoader } from '../../shared/auth/keys';
 import { tokenAudience } from '../../shared/auth/settings';
 import { rekognition } from '../../shared/aws/rekognition';
 import { systemClock } from '../../shared/clock';
 import { analysisSettings } from '../../shared/config/analysis';
 import { requireEnv } from '../../shared/config/env';
-import { content } from '../../shared/content/bucket';
 import { AnalysisBusy, runAnalysis, type WorkerDeps } from '../../shared/domain/analyses';
 import { logger } from '../../shared/log';
 import { AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
@@ -24,10 +22,8 @@ const signingKey = signingKeyLoader(requireEnv('JWT_PRIVATE_KEYS'));
 const deps: WorkerDeps = {
   analyses,
   media,
-  content,
   clock: systemClock,
   settings: analysisSettings,
-  analyzer: { hash: differenceHash, colors: (buffer) => dominantColors(buffer) },
   ...(analysisSettings.labelsEnabled ? { labeler: rekognitionLabeler(rekognition) } : {}),
   bucket,
   deliver: ({ url, body, policy }) =>

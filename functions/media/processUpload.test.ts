@@ -51,6 +51,7 @@ function fakeInspector() {
     image: sinon.spy(async (_buffer: Buffer): Promise<ImageInfo> => ({ width: 640, height: 480, orientation: 1, camera: { make: 'Fake', model: 'One' } })),
     thumbnails: sinon.spy(async (_buffer: Buffer) => ({ small: Buffer.from('small-webp'), large: Buffer.from('large-webp') })),
     perceptualHash: sinon.spy(async (_buffer: Buffer) => '0123456789abcdef'),
+    dominantColors: sinon.spy(async (_buffer: Buffer) => [{ hex: '#102030', ratio: 1 }]),
     video: sinon.spy(async () => ({ width: 320, height: 240, durationSeconds: 2 })),
   } satisfies MediaInspector;
 }

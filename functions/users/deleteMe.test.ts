@@ -27,11 +27,16 @@ describe('DELETE /v1/users/me (deleteMe)', () => {
     });
   });
 
-  it('204 and everything of the account is gone', async () => {
+  it('204 and everything of the account is gone: profile, credentials, sessions, media, analyses', async () => {
+    const now = '2026-11-21T10:00:00.000Z';
+    await world.media.createPending({ id: '01JD8X5Q2W4K6M8N0P2R4T6V9M', userId: caller.userId, filename: 'a.jpg', contentType: 'image/jpeg', size: 1, status: 'pending', type: 'image', createdAt: now, updatedAt: now, title: '', description: '', tags: [], views: 0, version: 1 });
+    await world.content.put(`media/${caller.userId}/01JD8X5Q2W4K6M8N0P2R4T6V9M/original`, Buffer.from('x'), 'image/jpeg');
+    await world.analyses.create({ id: '01JD8X5Q2W4K6M8N0P2R4T6V9N', userId: caller.userId, mediaId: '01JD8X5Q2W4K6M8N0P2R4T6V9M', status: 'queued', createdAt: now, updatedAt: now, attempts: 0 });
     const response = await invoke(handler, { method: 'DELETE', caller, body: { password: 'the password 1' } });
     expect(response.status).to.equal(204);
     expect(response.body).to.equal(undefined);
     expect(world.users.profiles.size + world.users.credentials.size + world.sessions.records.size).to.equal(0);
+    expect(world.media.items.size + world.content.objects.size + world.analyses.records.size).to.equal(0);
   });
 
   it('403 with a wrong password; nothing is deleted', async () => {

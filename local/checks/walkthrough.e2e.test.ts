@@ -36,6 +36,7 @@ describe('docs/api.md walk-through', function () {
     expect(out, 'the photo became ready').to.contain('"status":"ready"');
     expect(out, 'metadata from EXIF').to.contain('"camera":{"make":"Canon","model":"Canon EOS R6"}');
     expect(out, 'tags').to.contain('{"tag":"paris","count":1}');
+    expect(out, 'analysis').to.match(/"status":"succeeded","createdAt"[^\n]*"perceptualHash":"[0-9a-f]{16}"/);
     expect(out, 'logout is immediate').to.match(/HTTP\/1.1 401/);
     expect(out.match(/HTTP\/1.1 204/g), 'media deleted, logged out, account deleted').to.have.length(3);
   });

@@ -12,6 +12,7 @@ import type { Clock } from '../../shared/clock';
 import type { TokenIssuer } from '../../shared/domain/accounts';
 import type { PasswordHasher } from '../../shared/auth/passwords';
 import { decodeCursor, encodeCursor } from '../../shared/stores/cursor';
+import type { AnalysisQueue, AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
 import { SESSION_PREFIX, userPartition } from '../../shared/stores/keys';
 import {
   DuplicateMedia,
@@ -25,6 +26,7 @@ import {
 } from '../../shared/stores/media';
 import { MEDIA_PREFIX, PENDING_SHARDS, pendingShard, statusIndexKey, taggedKey, taggedPrefix, typeIndexKey } from '../../shared/stores/mediaKeys';
 import type { SessionPage, SessionRecord, SessionStore } from '../../shared/stores/sessions';
+import type { AnalysisRecord, AnalysisStore } from '../../shared/stores/analyses';
 import { REMEMBERED_HASHES } from '../../shared/stores/sessions';
 import { EmailTaken, type Credentials, type LoginThrottleState, type UserProfile, type UserStore } from '../../shared/stores/users';
 
@@ -310,7 +312,7 @@ const MEDIA_RECORD_FIELDS = [
   'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
   'thumbnails', 'objectETag', 'version', 'dirtyTags', 'deleting',
 ] as const;
-const PROCESSED_FIELDS = ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash'] as const;
+const PROCESSED_FIELDS = ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash', 'dominantColors'] as const;
 
 /** What a write and a read through the DocumentClient make of a value: undefined values dropped, at any depth. */
 function withoutUndefined<T>(value: T): T {
@@ -517,6 +519,7 @@ export function memoryMediaStore(): MemoryMediaStore {
       stored.updatedAt = now;
       delete stored.thumbnails;
       delete stored.perceptualHash;
+      delete stored.dominantColors;
       // The claim goes without a condition, as in the DynamoDB transaction.
       if (record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
       return true;
@@ -623,4 +626,141 @@ export function memoryMediaStore(): MemoryMediaStore {
     },
   };
   return store;
+}
+
+/**
+ * Analysis jobs in memory, with the conditions of dynamoAnalysisStore (shared/stores/analyses.ts),
+ * checked by local/test/contracts/analysisStore.ts. Records are stored as the DocumentClient
+ * round trip leaves them: known fields only, undefined values dropped.
+ */
+export interface MemoryAnalysisStore extends AnalysisStore {
+  /** Analysis records, keyed `${userId}/${id}`. */
+  records: Map<string, AnalysisRecord>;
+}
+
+const ANALYSIS_RECORD_FIELDS = [
+  'id', 'userId', 'mediaId', 'status', 'createdAt', 'updatedAt', 'callbackUrl', 'attempts', 'runId', 'leaseExpiresAt', 'result', 'error', 'callback',
+] as const;
+
+function storedAnalysisRecord(record: AnalysisRecord): AnalysisRecord {
+  const fields: Record<string, unknown> = {};
+  for (const field of ANALYSIS_RECORD_FIELDS) if (record[field] !== undefined) fields[field] = withoutUndefined(clone(record[field]));
+  return fields as unknown as AnalysisRecord;
+}
+
+export function memoryAnalysisStore(): MemoryAnalysisStore {
+  const records = new Map<string, AnalysisRecord>();
+  const analysisKey = (userId: string, id: string): string => `${userId}/${id}`;
+  const holds = (stored: AnalysisRecord | undefined, runId: string): stored is AnalysisRecord => stored?.status === 'running' && stored.runId === runId;
+
+  return {
+    records,
+
+    async create(record) {
+      const key = analysisKey(record.userId, record.id);
+      if (records.has(key)) throw new ConditionFailed('analysis exists');
+      records.set(key, storedAnalysisRecord(record));
+    },
+
+    async get(userId, id) {
+      return clone(records.get(analysisKey(userId, id)));
+    },
+
+    async delete(userId, id) {
+      records.delete(analysisKey(userId, id));
+    },
+
+    async claim(record, runId, leaseExpiresAt, now) {
+      const stored = records.get(analysisKey(record.userId, record.id));
+      // `leaseExpiresAt < :now` compares strings, and is false when the attribute is absent.
+      const takeover = stored?.status === 'running' && stored.leaseExpiresAt !== undefined && stored.leaseExpiresAt < now;
+      if (stored === undefined || (stored.status !== 'queued' && !takeover)) return undefined;
+      stored.status = 'running';
+      stored.runId = runId;
+      stored.leaseExpiresAt = leaseExpiresAt;
+      stored.updatedAt = now;
+      stored.attempts = (stored.attempts ?? 0) + 1;
+      return clone(stored);
+    },
+
+    async release(record, runId, now) {
+      const stored = records.get(analysisKey(record.userId, record.id));
+      if (!holds(stored, runId)) return;
+      stored.status = 'queued';
+      stored.updatedAt = now;
+      delete stored.runId;
+      delete stored.leaseExpiresAt;
+    },
+
+    async complete(record, runId, outcome, now) {
+      const stored = records.get(analysisKey(record.userId, record.id));
+      if (!holds(stored, runId)) return undefined;
+      if ('result' in outcome) {
+        stored.status = 'succeeded';
+        stored.result = withoutUndefined(clone(outcome.result));
+      } else {
+        stored.status = 'failed';
+        stored.error = withoutUndefined(clone(outcome.error));
+      }
+      stored.updatedAt = now;
+      delete stored.runId;
+      delete stored.leaseExpiresAt;
+      return clone(stored);
+    },
+
+    async failIfUnchanged(record, error, now) {
+      const stored = records.get(analysisKey(record.userId, record.id));
+      if (stored === undefined || stored.status !== record.status || stored.updatedAt !== record.updatedAt) return undefined;
+      stored.status = 'failed';
+      stored.error = withoutUndefined(clone(error));
+      stored.updatedAt = now;
+      delete stored.runId;
+      delete stored.leaseExpiresAt;
+      return clone(stored);
+    },
+
+    async recordCallback(record, outcome) {
+      const key = analysisKey(record.userId, record.id);
+      const stored = records.get(key);
+      // Conditional on the job existing, as in DynamoDB: a job deleted meanwhile stays deleted.
+      if (stored !== undefined) stored.callback = withoutUndefined(clone(outcome));
+    },
+
+    async deleteUserData(userId) {
+      let deleted = 0;
+      for (const [key, record] of records) {
+        if (record.userId === userId) {
+          records.delete(key);
+          deleted++;
+        }
+      }
+      return deleted;
+    },
+  };
+}
+
+/** The analysis request topic in memory: what was published, and a publish that fails when told to. */
+export interface MemoryAnalysisQueue extends AnalysisQueue {
+  published: AnalysisRequestMessage[];
+  /** The next publish rejects with `error` (and publishes nothing). */
+  failNext(error: unknown): void;
+}
+
+export function memoryAnalysisQueue(): MemoryAnalysisQueue {
+  const published: AnalysisRequestMessage[] = [];
+  let failure: { error: unknown } | undefined;
+  return {
+    published,
+    failNext(error) {
+      failure = { error };
+    },
+    async publish(message) {
+      if (failure !== undefined) {
+        const { error } = failure;
+        failure = undefined;
+        throw error;
+      }
+      published.push(clone(message));
+    },
+  };
 }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import proxyquire from 'proxyquire';
-import { fakeHasher, memoryContentStore, memoryMediaStore, memorySessionStore, memoryUserStore } from './fakes';
+import { fakeHasher, memoryAnalysisQueue, memoryAnalysisStore, memoryContentStore, memoryMediaStore, memorySessionStore, memoryUserStore } from './fakes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -14,10 +14,20 @@ export interface HandlerWorld {
   hasher: ReturnType<typeof fakeHasher>;
   media: ReturnType<typeof memoryMediaStore>;
   content: ReturnType<typeof memoryContentStore>;
+  analyses: ReturnType<typeof memoryAnalysisStore>;
+  queue: ReturnType<typeof memoryAnalysisQueue>;
 }
 
 export function handlerWorld(): HandlerWorld {
-  return { users: memoryUserStore(), sessions: memorySessionStore(), hasher: fakeHasher(), media: memoryMediaStore(), content: memoryContentStore() };
+  return {
+    users: memoryUserStore(),
+    sessions: memorySessionStore(),
+    hasher: fakeHasher(),
+    media: memoryMediaStore(),
+    content: memoryContentStore(),
+    analyses: memoryAnalysisStore(),
+    queue: memoryAnalysisQueue(),
+  };
 }
 
 /** `functions/users/createUser` with the world's stores and hasher in place of the real ones. */
@@ -28,6 +38,8 @@ export function loadHandler(modulePath: string, world: HandlerWorld, extraStubs:
     '../../shared/auth/passwords': { argon2Hasher: world.hasher },
     '../../shared/stores/mediaTable': { media: world.media, '@noCallThru': true },
     '../../shared/content/bucket': { content: world.content, '@noCallThru': true },
+    '../../shared/stores/analysesTable': { analyses: world.analyses, '@noCallThru': true },
+    '../../shared/messaging/analysisQueue': { analysisQueue: world.queue, '@noCallThru': true },
     ...extraStubs,
   };
   return (proxyquire(path.join(ROOT, modulePath), stubs) as { handler: unknown }).handler;

@@ -6,9 +6,9 @@
  * hash is split into 6 bands (11, 11, 11, 11, 10, 10 bits) and every ready image is indexed
  * under its 6 band values. By the pigeonhole principle, two hashes within distance 10 agree
  * on some band up to one bit (6 bands each differing in ≥ 2 bits would be ≥ 12 bits apart).
- * So a search queries, per band, the band's value and its 1-bit neighbours: 6 × (1 + bits) =
- * 72 exact-key lookups, each returning about N / 2048 entries for a library of N images (about
- * 1,760 index entries read for 50,000 images, instead of 50,000 items), and then computes
+ * So a search queries, per band, the band's value and its 1-bit neighbours: 6 + 64 = 70
+ * exact-key lookups, each returning about N / 2048 entries for a library of N images (about
+ * 1,700 index entries read for 50,000 images, instead of 50,000 items), and then computes
  * exact distances on the candidates.
  */
 export const HASH_BITS = 64;

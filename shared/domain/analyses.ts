@@ -6,15 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallbackOutcome, DeliveryOptions } from '../analysis/callback';
-import type { DominantColor } from '../analysis/perceptualHash';
 import type { Labeler } from '../analysis/labels';
 import type { Clock } from '../clock';
-import type { ContentStore } from '../content/content';
 import { originalKey } from '../content/keys';
 import { isDependencyFailure } from '../http/errorResponse';
 import { Conflict, NotFound, ServiceUnavailable, ValidationFailed } from '../http/errors';
 import type { AnalysisQueue, AnalysisRequestMessage } from '../messaging/analysisRequests';
-import { UnreadableMedia } from '../media-info/types';
 import { CallbackUrlRejected, checkCallbackUrl, type CallbackPolicy, type Resolver } from '../net/callbackUrl';
 import type { AnalysisError, AnalysisRecord, AnalysisResult, AnalysisStore } from '../stores/analyses';
 import type { MediaStore } from '../stores/media';
@@ -43,18 +40,11 @@ export interface RequestDeps {
   resolve?: Resolver;
 }
 
-export interface Analyzer {
-  hash(buffer: Buffer): Promise<string>;
-  colors(buffer: Buffer): Promise<DominantColor[]>;
-}
-
 export interface WorkerDeps {
   analyses: AnalysisStore;
   media: Pick<MediaStore, 'get' | 'findSimilar'>;
-  content: Pick<ContentStore, 'read'>;
   clock: Clock;
   settings: AnalysisSettings;
-  analyzer: Analyzer;
   /** Absent where labels are disabled for the stage. */
   labeler?: Labeler;
   bucket: string;
@@ -158,20 +148,31 @@ export class AnalysisBusy extends Error {
   override readonly name = 'AnalysisBusy';
 }
 
+/**
+ * The slow part: the similarity search over the user's library and Rekognition. The hash and
+ * colours were computed when the upload was processed, so the worker never decodes an image
+ * (and its bundle carries no image library).
+ */
 async function analyse(deps: WorkerDeps, job: AnalysisRecord): Promise<AnalysisResult> {
   const media = await deps.media.get(job.userId, job.mediaId);
   if (media === undefined || media.deleting === true || media.status !== 'ready' || media.type !== 'image') {
     throw new MediaUnavailable('The media item was deleted or is no longer a ready image');
   }
+  if (media.perceptualHash === undefined || media.dominantColors === undefined) {
+    throw new MediaUnavailable('The image has no perceptual hash; upload it again');
+  }
   const key = originalKey(job.userId, job.mediaId);
-  const bytes = await deps.content.read(key);
-  const perceptualHash = media.perceptualHash ?? (await deps.analyzer.hash(bytes));
-  const [dominantColors, similarMedia, labels] = await Promise.all([
-    deps.analyzer.colors(bytes),
-    deps.media.findSimilar(job.userId, perceptualHash, job.mediaId),
+  const [similarMedia, labels] = await Promise.all([
+    deps.media.findSimilar(job.userId, media.perceptualHash, job.mediaId),
     deps.labeler === undefined ? Promise.resolve(null) : deps.labeler.detect(deps.bucket, key),
   ]);
-  return { perceptualHash, dominantColors, similarMedia, labels, labelsSource: deps.labeler === undefined ? 'disabled' : 'rekognition' };
+  return {
+    perceptualHash: media.perceptualHash,
+    dominantColors: media.dominantColors,
+    similarMedia,
+    labels,
+    labelsSource: deps.labeler === undefined ? 'disabled' : 'rekognition',
+  };
 }
 
 export type RunOutcome = 'succeeded' | 'failed' | 'already-done' | 'missing' | 'superseded';
@@ -204,8 +205,7 @@ export async function runAnalysis(deps: WorkerDeps, message: AnalysisRequestMess
   try {
     outcome = { result: await analyse(deps, claimed) };
   } catch (error) {
-    if (error instanceof UnreadableMedia) outcome = { error: { code: 'unreadable', message: 'The image cannot be decoded' } };
-    else if (error instanceof MediaUnavailable) outcome = { error: { code: 'media_unavailable', message: error.message } };
+    if (error instanceof MediaUnavailable) outcome = { error: { code: 'media_unavailable', message: error.message } };
     else if (isDependencyFailure(error)) {
       // A passing failure (throttling, a timeout): hand the job back and let Lambda retry.
       await deps.analyses.release(claimed, runId, deps.clock.now().toISOString());

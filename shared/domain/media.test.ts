@@ -38,6 +38,7 @@ function fakeInspector(overrides: Partial<MediaInspector> = {}): MediaInspector 
     image: async (): Promise<ImageInfo> => ({ width: 40, height: 30, takenAt: '2024-01-01T00:00:00.000Z', camera: { make: 'Canon' } }),
     thumbnails: async () => ({ small: Buffer.from('small-webp'), large: Buffer.from('large-webp') }),
     perceptualHash: async () => 'f0f0f0f0f0f0f0f0',
+    dominantColors: async () => [{ hex: '#ff0000', ratio: 1 }],
     video: async (reader: RangeReader): Promise<VideoInfo> => {
       const tail = await reader.read(reader.size - 10, reader.size - 1);
       inspector.videoReads.push(tail.length);
@@ -128,7 +129,8 @@ describe('media domain', () => {
       const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
       expect(await processUpload(w, key)).to.equal('ready');
       const record = await w.media.get(caller.userId, id);
-      expect(record).to.include({ status: 'ready', width: 40, height: 30, takenAt: '2024-01-01T00:00:00.000Z' });
+      expect(record).to.include({ status: 'ready', width: 40, height: 30, takenAt: '2024-01-01T00:00:00.000Z', perceptualHash: 'f0f0f0f0f0f0f0f0' });
+      expect(record?.dominantColors, 'kept for analysis').to.deep.equal([{ hex: '#ff0000', ratio: 1 }]);
       expect(record?.thumbnails).to.deep.equal(thumbnailKeys(caller.userId, id));
       expect(w.content.objects.get(thumbnailKeys(caller.userId, id).small)?.contentType).to.equal('image/webp');
       expect(await processUpload(w, key), 'a repeated delivery').to.equal('duplicate-delivery');

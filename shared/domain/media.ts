@@ -4,6 +4,7 @@
  * the MP4 reader), so every rule is testable with in-memory fakes.
  */
 import { createHash } from 'node:crypto';
+import type { DominantColor } from '../analysis/perceptualHash';
 import type { Clock } from '../clock';
 import type { ContentStore, UploadForm } from '../content/content';
 import { originalKey, parseOriginalKey, thumbnailKeys, userPrefix } from '../content/keys';
@@ -36,6 +37,8 @@ export interface MediaInspector {
   thumbnails(buffer: Buffer): Promise<{ small: Buffer; large: Buffer }>;
   /** 64-bit difference hash: the key of the similarity index. */
   perceptualHash(buffer: Buffer): Promise<string>;
+  /** Up to five dominant colours (kept for image analysis, which then needs no image decoder). */
+  dominantColors(buffer: Buffer): Promise<DominantColor[]>;
   video(reader: RangeReader): Promise<VideoInfo>;
 }
 
@@ -345,17 +348,19 @@ export async function processUpload(
     let info: ImageInfo;
     let thumbs: { small: Buffer; large: Buffer };
     let perceptualHash: string;
+    let dominantColors: DominantColor[];
     try {
       info = await deps.inspector.image(bytes);
       thumbs = await deps.inspector.thumbnails(bytes);
       perceptualHash = await deps.inspector.perceptualHash(bytes);
+      dominantColors = await deps.inspector.dominantColors(bytes);
     } catch (error) {
       if (error instanceof UnreadableMedia) return reject('unreadable');
       throw error;
     }
     const keys = thumbnailKeys(record.userId, record.id);
     await Promise.all([deps.content.put(keys.small, thumbs.small, 'image/webp'), deps.content.put(keys.large, thumbs.large, 'image/webp')]);
-    fields = { ...info, thumbnails: keys, perceptualHash };
+    fields = { ...info, thumbnails: keys, perceptualHash, dominantColors };
   } else {
     try {
       fields = await deps.inspector.video(countingReader(deps.content, key, head.size, first));

@@ -1,4 +1,4 @@
-import { differenceHash } from '../analysis/perceptualHash';
+import { differenceHash, dominantColors } from '../analysis/perceptualHash';
 import type { MediaInspector } from '../domain/media';
 import { makeThumbnails, readImage } from './image';
 import { SNIFF_BYTES, sniffType, typesAgree } from './sniff';
@@ -12,5 +12,6 @@ export const inspector: MediaInspector = {
   image: readImage,
   thumbnails: makeThumbnails,
   perceptualHash: differenceHash,
+  dominantColors: (buffer) => dominantColors(buffer),
   video: readVideo,
 };

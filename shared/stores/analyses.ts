@@ -1,4 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ServiceUnavailable } from '../http/errors';
 import type { CallbackOutcome } from '../analysis/callback';
 import type { DominantColor } from '../analysis/perceptualHash';
 import type { Label } from '../analysis/labels';
@@ -66,7 +67,10 @@ export interface AnalysisStore {
   complete(record: AnalysisRecord, runId: string, outcome: { result: AnalysisResult } | { error: AnalysisError }, now: string): Promise<AnalysisRecord | undefined>;
   /** Marks a job failed if it is still in the state `record` shows (a stuck job found by a reader). */
   failIfUnchanged(record: AnalysisRecord, error: AnalysisError, now: string): Promise<AnalysisRecord | undefined>;
+  /** Records how the callback went (nothing if the job was deleted meanwhile). */
   recordCallback(record: AnalysisRecord, outcome: CallbackOutcome): Promise<void>;
+  /** Every job of a user, gone (account deletion). Returns how many. */
+  deleteUserData(userId: string): Promise<number>;
 }
 
 type Item = Record<string, unknown>;
@@ -161,9 +165,43 @@ export function dynamoAnalysisStore(client: DynamoDBDocumentClient, tableName: s
     },
 
     async recordCallback(record, outcome) {
-      await client.send(
-        new UpdateCommand({ TableName: tableName, Key: key(record.userId, record.id), UpdateExpression: 'SET #callback = :outcome', ExpressionAttributeNames: { '#callback': 'callback' }, ExpressionAttributeValues: { ':outcome': outcome } }),
-      );
+      await conditionalUpdate({
+        TableName: tableName,
+        Key: key(record.userId, record.id),
+        UpdateExpression: 'SET #callback = :outcome',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#callback': 'callback' },
+        ExpressionAttributeValues: { ':outcome': outcome },
+      });
+    },
+
+    async deleteUserData(userId) {
+      let deleted = 0;
+      let startKey: Item | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': userPartition(userId) },
+            ProjectionExpression: 'pk, sk',
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          }),
+        );
+        const keys = (page.Items ?? []).map((item) => ({ pk: item['pk'] as string, sk: item['sk'] as string }));
+        for (let i = 0; i < keys.length; i += 25) {
+          let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+          for (let attempt = 0; requests.length > 0; attempt++) {
+            if (attempt >= 8) throw new ServiceUnavailable(1);
+            if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+            const { UnprocessedItems } = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+            requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+          }
+        }
+        deleted += keys.length;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey !== undefined);
+      return deleted;
     },
   };
 }

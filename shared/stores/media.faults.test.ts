@@ -101,7 +101,9 @@ describe('DynamoDB media store under faults', () => {
     send.reset();
     send.rejects(conditionFailed());
     expect(await store.view(record.userId, record.id)).to.equal(undefined);
-    expect(await store.markReady(record, {}, '"e"', 'now')).to.equal(false);
+    send.rejects(cancelled('ConditionalCheckFailed'));
+    expect(await store.markReady(record, {}, '"e"', 'now'), 'markReady is a transaction with the similarity index').to.equal(false);
+    send.rejects(conditionFailed());
     expect(await failure(store.updateMetadata(record, { title: 'x' }, 'now'))).to.be.instanceOf(VersionConflict);
     expect(await failure(store.beginDelete(record))).to.be.instanceOf(VersionConflict);
     expect(await store.deletePending(record)).to.equal(false);

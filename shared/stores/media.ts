@@ -11,6 +11,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailable } from '../http/errors';
+import type { DominantColor } from '../analysis/perceptualHash';
 import type { Camera, GeoLocation, MediaKind } from '../media-info/types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { userPartition } from './keys';
@@ -64,6 +65,8 @@ export interface MediaRecord {
   objectETag?: string;
   /** 64-bit difference hash (16 hex digits) of a ready image: the similarity index key. */
   perceptualHash?: string;
+  /** Up to five dominant colours of a ready image, computed at upload for the analysis. */
+  dominantColors?: DominantColor[];
   /** Optimistic-locking counter for metadata changes. */
   version: number;
   /** Tags whose entries and counts may not yet match `tags` (see syncTags). */
@@ -75,7 +78,7 @@ export interface MediaRecord {
 /** What processing found out, written when an item becomes ready. */
 export type ProcessedFields = Pick<
   MediaRecord,
-  'width' | 'height' | 'durationSeconds' | 'takenAt' | 'camera' | 'location' | 'orientation' | 'thumbnails' | 'perceptualHash'
+  'width' | 'height' | 'durationSeconds' | 'takenAt' | 'camera' | 'location' | 'orientation' | 'thumbnails' | 'perceptualHash' | 'dominantColors'
 >;
 
 export interface MediaQuery {
@@ -147,7 +150,7 @@ type Item = Record<string, unknown>;
 const RECORD_FIELDS = [
   'id', 'userId', 'filename', 'contentType', 'size', 'sha256', 'status', 'rejectReason', 'type', 'createdAt', 'updatedAt',
   'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
-  'thumbnails', 'objectETag', 'perceptualHash', 'version', 'dirtyTags', 'deleting',
+  'thumbnails', 'objectETag', 'perceptualHash', 'dominantColors', 'version', 'dirtyTags', 'deleting',
 ] as const;
 
 function toRecord(item: Item): MediaRecord {
@@ -395,7 +398,7 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
       const remove: string[] = ['gsi3pk', 'gsi3sk', 'rejectReason'];
       const values: Item = { ':ready': 'ready', ':pending': 'pending', ':statusKey': statusIndexKey(record.userId, 'ready'), ':etag': eTag, ':now': now };
       const names: Record<string, string> = { '#status': 'status' };
-      for (const field of ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash'] as const) {
+      for (const field of ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash', 'dominantColors'] as const) {
         names[`#${field}`] = field;
         if (fields[field] === undefined) remove.push(`#${field}`);
         else {
@@ -434,7 +437,7 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
           Update: {
             TableName: tableName,
             Key: mediaKey(record.userId, record.id),
-            UpdateExpression: 'SET #status = :rejected, rejectReason = :reason, gsi2pk = :statusKey, updatedAt = :now REMOVE gsi3pk, gsi3sk, thumbnails, perceptualHash',
+            UpdateExpression: 'SET #status = :rejected, rejectReason = :reason, gsi2pk = :statusKey, updatedAt = :now REMOVE gsi3pk, gsi3sk, thumbnails, perceptualHash, dominantColors',
             ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleting) AND #status <> :rejected',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':rejected': 'rejected', ':reason': reason, ':statusKey': statusIndexKey(record.userId, 'rejected'), ':now': now },

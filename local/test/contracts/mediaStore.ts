@@ -788,4 +788,57 @@ export function mediaStoreContract(makeStore: () => Promise<MediaStore>): void {
       expect(await store.deleteUserData(ulid()), 'nobody').to.equal(0);
     });
   });
+
+  describe('findSimilar (the perceptual-hash index)', () => {
+    const colors = [{ hex: '#112233', ratio: 1 }];
+    async function readyWithHash(userId: string, perceptualHash: string): Promise<MediaRecord> {
+      const record = await created(userId);
+      expect(await store.markReady(record, { width: 1, height: 1, perceptualHash, dominantColors: colors }, `"${perceptualHash}"`, LATER)).to.equal(true);
+      return (await store.get(userId, record.id)) as MediaRecord;
+    }
+
+    it("finds the user's ready images within distance 10, closest first, never itself or another user's", async () => {
+      const userId = ulid();
+      const self = await readyWithHash(userId, '0123456789abcdef');
+      const twin = await readyWithHash(userId, '0123456789abcdef');
+      const near = await readyWithHash(userId, '0123456789abcdee'); // 1 bit
+      const edge = await readyWithHash(userId, '0123456789ab0000'); // 10 bits away from self? computed below
+      await readyWithHash(userId, 'fedcba9876543210'); // far
+      await readyWithHash(ulid(), '0123456789abcdef'); // another user's twin
+      const distance = (a: string, b: string): number => [...(BigInt(`0x${a}`) ^ BigInt(`0x${b}`)).toString(2)].filter((bit) => bit === '1').length;
+      const expected = [twin, near, edge]
+        .map((record) => ({ mediaId: record.id, distance: distance(self.perceptualHash as string, record.perceptualHash as string) }))
+        .filter((candidate) => candidate.distance <= 10)
+        .sort((a, b) => a.distance - b.distance || (a.mediaId < b.mediaId ? -1 : 1));
+      expect(await store.findSimilar(userId, self.perceptualHash as string, self.id)).to.deep.equal(expected);
+      expect(expected.map((candidate) => candidate.mediaId)).to.include.members([twin.id, near.id]);
+    });
+
+    it('finds a hash exactly 10 bits away and not one 11 bits away', async () => {
+      const userId = ulid();
+      const base = 0x0123456789abcdefn;
+      const flip = (bits: number[]): string => bits.reduce((hash, bit) => hash ^ (1n << BigInt(bit)), base).toString(16).padStart(16, '0');
+      // Spread over every band, so no band matches exactly: only the one-bit neighbours find them.
+      const ten = await readyWithHash(userId, flip([0, 7, 14, 21, 28, 35, 42, 49, 56, 63]));
+      await readyWithHash(userId, flip([0, 6, 12, 18, 24, 30, 36, 42, 48, 54, 60]));
+      expect(await store.findSimilar(userId, base.toString(16).padStart(16, '0'), ulid())).to.deep.equal([{ mediaId: ten.id, distance: 10 }]);
+    });
+
+    it('follows the items: a re-upload moves an image in the index, rejection and deletion take it out', async () => {
+      const userId = ulid();
+      const probe = 'aaaaaaaaaaaaaaaa';
+      const moving = await readyWithHash(userId, probe);
+      const rejected = await readyWithHash(userId, probe);
+      const deleted = await readyWithHash(userId, probe);
+      expect((await store.findSimilar(userId, probe, ulid())).map((found) => found.mediaId).sort()).to.deep.equal([moving.id, rejected.id, deleted.id].sort());
+
+      expect(await store.markReady(moving, { width: 1, height: 1, perceptualHash: '5555555555555555', dominantColors: colors }, '"new-bytes"', LATER)).to.equal(true);
+      await store.markRejected(rejected, 'type_mismatch', LATER);
+      await store.beginDelete(deleted);
+      await store.syncTags(userId, deleted.id);
+      await store.finishDelete({ ...deleted, deleting: true });
+      expect(await store.findSimilar(userId, probe, ulid())).to.deep.equal([]);
+      expect((await store.findSimilar(userId, '5555555555555555', ulid())).map((found) => found.mediaId)).to.deep.equal([moving.id]);
+    });
+  });
 }

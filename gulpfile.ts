@@ -10,7 +10,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
 import gulp from 'gulp';
+import { PIPELINES_FILE, pipelinesPath, renderPipelines } from './local/delivery/pipelines';
 
 const ROOT = __dirname;
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -99,10 +102,44 @@ export function start(): Promise<void> {
   return run(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')]);
 }
 
-function packageService(): Promise<void> {
-  return run(path.join(BIN, 'serverless'), ['package', '--stage', stage]);
+/**
+ * `gulp package --stage S` packages the whole service into artifacts/stack-S/.
+ * `gulp package --function F --stage S` leaves artifacts/F.zip and artifacts/F.zip.sha256: the
+ * artefact a function pipeline publishes and later deploys unchanged.
+ */
+async function packageService(): Promise<void> {
+  if (functionName === undefined) {
+    await run(path.join(BIN, 'serverless'), ['package', '--stage', stage, '--package', path.join('artifacts', `stack-${stage}`)]);
+    return;
+  }
+  functionSource(functionName);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-package-'));
+  try {
+    await run(path.join(BIN, 'serverless'), ['package', '--stage', stage, '--package', out]);
+    fs.mkdirSync(path.join(ROOT, 'artifacts'), { recursive: true });
+    const zip = `${functionName}.zip`;
+    fs.copyFileSync(path.join(out, zip), path.join(ROOT, 'artifacts', zip));
+    const digest = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'artifacts', zip))).digest('hex');
+    // The format `sha256sum -c` reads, so deploy stages can verify what they fetched.
+    fs.writeFileSync(path.join(ROOT, 'artifacts', `${zip}.sha256`), `${digest}  ${zip}\n`);
+    console.log(`artifacts/${zip} (sha256 ${digest})`);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 }
 export { packageService as package };
+
+/** Regenerates pipelines.gocd.yaml from serverless.yml (never edit it by hand). */
+export async function pipelines(): Promise<void> {
+  fs.writeFileSync(pipelinesPath(ROOT), await renderPipelines());
+  console.log(`wrote ${PIPELINES_FILE}`);
+}
+
+/** Validates aws-vpc.template (and, with --stage, the packaged stack) against the CloudFormation spec. */
+export function checkTemplates(): Promise<void> {
+  return run(path.join(BIN, 'mocha'), ['local/checks/templates.test.ts']);
+}
+checkTemplates.displayName = 'check-templates';
 
 /** What `npm test` and CI run. */
 export const verify = gulp.series(typecheck, lint, coverage);

@@ -21,6 +21,9 @@ module.exports = (serverless) => {
     // ES module builds of the AWS SDK tree-shake far better than its CommonJS builds.
     mainFields: ['module', 'main'],
     exclude: offline ? NATIVE_MODULES : [],
+    // Deploy stages of the pipelines deploy the zip the package stage built and tested
+    // (fetched into .serverless/), never a fresh build: ML_DEPLOY_PREBUILT=true.
+    skipBuild: process.env.ML_DEPLOY_PREBUILT === 'true',
     // Native modules cannot be bundled: they ship in the zip of the functions that use them
     // (serverless-esbuild adds only the externals a function's bundle actually requires).
     external: NATIVE_MODULES,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import JSZip from 'jszip';
 import { listFunctions } from '../functions';
-import { packageStage, removePackages, type PackagedStage } from '../stack/packaging';
+import { packageStage, type PackagedStage } from '../stack/packaging';
 import { serviceConfig } from '../stack/serviceConfig';
 
 describe('deploy artefacts (serverless package)', function () {
@@ -17,7 +17,6 @@ describe('deploy artefacts (serverless package)', function () {
   before(async () => {
     dev = await packageStage('dev');
   });
-  after(() => removePackages());
 
   it('`serverless print` resolves the configuration of every stage', () => {
     for (const stage of ['dev', 'test', 'prod']) {

@@ -14,6 +14,18 @@ export interface PackagedStage {
 }
 
 const packaged = new Map<string, Promise<PackagedStage>>();
+const folders: string[] = [];
+let cleanupRegistered = false;
+
+/** Packages are shared by every suite of a run (packaging takes ~20 s); they go when the process does. */
+function removeAtExit(dir: string): void {
+  folders.push(dir);
+  if (cleanupRegistered) return;
+  cleanupRegistered = true;
+  process.once('exit', () => {
+    for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+  });
+}
 
 /**
  * `serverless package --stage <stage>` into a temporary folder, with no AWS credentials
@@ -24,6 +36,7 @@ export function packageStage(stage: string): Promise<PackagedStage> {
   if (pending === undefined) {
     pending = (async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ml-package-${stage}-`));
+      removeAtExit(dir);
       const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
       const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('ML_')));
       const workFolder = `.esbuild-package-${stage}-${process.pid}`;
@@ -43,11 +56,4 @@ export function packageStage(stage: string): Promise<PackagedStage> {
     packaged.set(stage, pending);
   }
   return pending;
-}
-
-export function removePackages(): void {
-  for (const pending of packaged.values()) {
-    void pending.then((stage) => fs.rmSync(stage.dir, { recursive: true, force: true })).catch(() => undefined);
-  }
-  packaged.clear();
 }

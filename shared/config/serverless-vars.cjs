@@ -32,6 +32,16 @@ module.exports = {
   async downloadUrlSeconds({ resolveVariable }) {
     return String(Number(await stageValue(resolveVariable, 'media.downloadUrlMinutes')) * 60);
   },
+  // Stages with `vpc: true` run every function in the private subnets of the stack
+  // media-library-vpc-<stage> (aws-vpc.template), with its security group.
+  async vpc({ resolveVariable }) {
+    if ((await stageValue(resolveVariable, 'vpc')) !== true) return null;
+    const stage = await resolveVariable('sls:stage');
+    return {
+      securityGroupIds: [{ 'Fn::ImportValue': `media-library-vpc-${stage}-FunctionSecurityGroupId` }],
+      subnetIds: { 'Fn::Split': [',', { 'Fn::ImportValue': `media-library-vpc-${stage}-PrivateSubnetIds` }] },
+    };
+  },
   // A job's lease outlives the worker's timeout, so only a dead run's job can be taken over.
   async analysisLeaseSeconds({ resolveVariable }) {
     return String(Number(await stageValue(resolveVariable, 'analysis.workerTimeoutSeconds')) + 30);

@@ -1,0 +1,226 @@
+/**
+ * Generates pipelines.gocd.yaml (Go.cd YAML config plugin, format_version 10) from
+ * serverless.yml: one pipeline per function, a service pipeline for the whole stack, and the
+ * create-vpc pipeline. Run `npx gulp pipelines`; a test fails when the committed file is stale.
+ *
+ * Per function, eight stages: unit-test, lint, coverage, deploy-dev (automatic), package-test
+ * (builds the zip and publishes it), deploy-test (manual, deploys exactly that zip),
+ * package-prod (promotes the same zip, checksum verified), deploy-prod (manual).
+ */
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { functionInputs, listFunctions, type FunctionInfo } from '../functions';
+
+/** Settings of our Go.cd installation (docs/deployment.md explains each). */
+export const DELIVERY = {
+  repository: 'https://git.example.com/media-library/media-library-api.git',
+  branch: 'main',
+  functionGroup: 'media-library-functions',
+  serviceGroup: 'media-library-service',
+  /** Elastic agent profile with Node 20+, Java 17 and the AWS CLI. */
+  agentProfile: 'media-library-node',
+  approvers: { test: ['media-library-test-deployers'], prod: ['media-library-prod-deployers'] },
+  /** Go.cd secret configs (a secret-manager plugin) holding each account's deploy credentials. */
+  secretConfigs: { dev: 'media-library-dev', test: 'media-library-test', prod: 'media-library-prod' },
+  /** Files every function's deploy depends on besides its bundle: the config serverless.yml reads. */
+  configFiles: ['package-lock.json', 'serverless.yml', 'shared/config/serverless-vars.cjs', 'shared/config/stages/*.yml', 'local/esbuild.config.cjs'],
+  region: 'us-east-1',
+} as const;
+
+export const FUNCTION_STAGES = ['unit-test', 'lint', 'coverage', 'deploy-dev', 'package-test', 'deploy-test', 'package-prod', 'deploy-prod'] as const;
+
+type Stage = 'dev' | 'test' | 'prod';
+type Task = Record<string, unknown>;
+
+const exec = (command: string, ...args: string[]): Task => ({ exec: { command, arguments: args } });
+const npmCi = exec('npm', 'ci', '--no-audit', '--no-fund');
+const bash = (script: string): Task => exec('bash', '-euo', 'pipefail', '-c', script);
+
+/** AWS credentials of a stage, as references into the secret manager: never plain text. */
+function awsCredentials(stage: Stage): Record<string, string> {
+  const config = DELIVERY.secretConfigs[stage];
+  return {
+    AWS_ACCESS_KEY_ID: `{{SECRET:[${config}][aws_access_key_id]}}`,
+    AWS_SECRET_ACCESS_KEY: `{{SECRET:[${config}][aws_secret_access_key]}}`,
+  };
+}
+
+function job(name: string, tasks: Task[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { [name]: { elastic_profile_id: DELIVERY.agentProfile, timeout: 30, ...extra, tasks } };
+}
+
+function stage(name: string, jobs: Record<string, unknown>, options: { manual?: Stage; environment?: Record<string, string> } = {}): Record<string, unknown> {
+  return {
+    [name]: {
+      fetch_materials: true,
+      clean_workspace: true,
+      ...(options.manual === undefined
+        ? {}
+        : { approval: { type: 'manual', allow_only_on_success: true, roles: [...DELIVERY.approvers[options.manual as 'test' | 'prod']] } }),
+      ...(options.environment === undefined ? {} : { environment_variables: options.environment }),
+      jobs,
+    },
+  };
+}
+
+function material(includes?: string[]): Record<string, unknown> {
+  return {
+    repo: {
+      git: DELIVERY.repository,
+      branch: DELIVERY.branch,
+      shallow_clone: true,
+      ...(includes === undefined ? {} : { includes }),
+    },
+  };
+}
+
+/** A zip and its SHA-256 as the package stages publish and the deploy stages fetch them. */
+function fetchArtifact(fromStage: string, fn: string, destination: string): Task[] {
+  return [`${fn}.zip`, `${fn}.zip.sha256`].map((file) => ({
+    fetch: { stage: fromStage, job: 'package', source: `artifacts/${file}`, destination, is_file: true },
+  }));
+}
+
+const publishArtifacts = (fn: string): Array<Record<string, unknown>> => [
+  { build: { source: `artifacts/${fn}.zip`, destination: 'artifacts' } },
+  { build: { source: `artifacts/${fn}.zip.sha256`, destination: 'artifacts' } },
+];
+
+/** Deploys the fetched zip (in .serverless/) without building anything: ML_DEPLOY_PREBUILT. */
+function deployPrebuilt(fn: string, target: Stage): Task[] {
+  return [npmCi, bash(`cd .serverless && sha256sum -c ${fn}.zip.sha256`), exec('npx', 'serverless', 'deploy', 'function', '-f', fn, '--stage', target)];
+}
+
+function functionPipeline(fn: FunctionInfo, includes: string[]): Record<string, unknown> {
+  const name = fn.name;
+  return {
+    group: DELIVERY.functionGroup,
+    label_template: '${COUNT}-${repo[:8]}',
+    lock_behavior: 'unlockWhenFinished',
+    materials: material(includes),
+    environment_variables: { CI: 'true', AWS_REGION: DELIVERY.region },
+    stages: [
+      stage('unit-test', job('test', [npmCi, exec('npx', 'gulp', 'test', '--function', name)])),
+      stage('lint', job('lint', [npmCi, exec('npx', 'gulp', 'lint', '--function', name)])),
+      stage('coverage', job('coverage', [npmCi, exec('npx', 'gulp', 'coverage', '--function', name)], { artifacts: [{ test: { source: 'coverage', destination: 'coverage' } }] })),
+      stage('deploy-dev', job('deploy', [npmCi, exec('npx', 'serverless', 'deploy', 'function', '-f', name, '--stage', 'dev')]), { environment: awsCredentials('dev') }),
+      stage('package-test', job('package', [npmCi, exec('npx', 'gulp', 'package', '--function', name, '--stage', 'test')], { artifacts: publishArtifacts(name) })),
+      stage('deploy-test', job('deploy', [...fetchArtifact('package-test', name, '.serverless'), ...deployPrebuilt(name, 'test')]), {
+        manual: 'test',
+        environment: { ML_DEPLOY_PREBUILT: 'true', ...awsCredentials('test') },
+      }),
+      // Prod gets the very zip that was tested: promoted (checksum verified), not rebuilt.
+      stage(
+        'package-prod',
+        job('package', [...fetchArtifact('package-test', name, 'artifacts'), bash(`cd artifacts && sha256sum -c ${name}.zip.sha256`)], { artifacts: publishArtifacts(name) }),
+      ),
+      stage('deploy-prod', job('deploy', [...fetchArtifact('package-prod', name, '.serverless'), ...deployPrebuilt(name, 'prod')]), {
+        manual: 'prod',
+        environment: { ML_DEPLOY_PREBUILT: 'true', ...awsCredentials('prod') },
+      }),
+    ],
+  };
+}
+
+/** The whole stack (routes, IAM, tables, buckets, topics): what `deploy function` never changes. */
+function servicePipeline(): Record<string, unknown> {
+  const packageStack = (target: Stage) =>
+    stage(
+      `package-${target}`,
+      job('package', [npmCi, exec('npx', 'serverless', 'package', '--stage', target, '--package', `artifacts/stack-${target}`)], {
+        artifacts: [{ build: { source: `artifacts/stack-${target}`, destination: 'artifacts' } }],
+      }),
+    );
+  const deployStack = (target: Stage) =>
+    stage(
+      `deploy-${target}`,
+      job('deploy', [
+        { fetch: { stage: `package-${target}`, job: 'package', source: `artifacts/stack-${target}`, destination: 'artifacts' } },
+        npmCi,
+        exec('npx', 'serverless', 'deploy', '--stage', target, '--package', `artifacts/stack-${target}`),
+      ]),
+      { ...(target === 'dev' ? {} : { manual: target }), environment: awsCredentials(target) },
+    );
+  return {
+    group: DELIVERY.serviceGroup,
+    label_template: '${COUNT}-${repo[:8]}',
+    lock_behavior: 'unlockWhenFinished',
+    materials: material(),
+    environment_variables: { CI: 'true', AWS_REGION: DELIVERY.region },
+    stages: [
+      stage('test', job('test', [npmCi, exec('npm', 'test')], { timeout: 60, artifacts: [{ test: { source: 'coverage', destination: 'coverage' } }] })),
+      packageStack('dev'),
+      deployStack('dev'),
+      packageStack('test'),
+      deployStack('test'),
+      packageStack('prod'),
+      deployStack('prod'),
+    ],
+  };
+}
+
+/** The network of aws-vpc.template, per stage, on demand only (every stage is manual). */
+function vpcPipeline(): Record<string, unknown> {
+  const deployVpc = (target: Stage, nat: 'Single' | 'PerZone') =>
+    stage(
+      `deploy-${target}`,
+      job('deploy', [
+        exec(
+          'aws',
+          'cloudformation',
+          'deploy',
+          '--template-file',
+          'aws-vpc.template',
+          '--stack-name',
+          `media-library-vpc-${target}`,
+          '--capabilities',
+          'CAPABILITY_IAM',
+          '--no-fail-on-empty-changeset',
+          '--parameter-overrides',
+          `Stage=${target}`,
+          `NatGateways=${nat}`,
+        ),
+      ]),
+      { manual: target === 'dev' ? 'test' : target, environment: awsCredentials(target) },
+    );
+  return {
+    group: DELIVERY.serviceGroup,
+    label_template: '${COUNT}-${repo[:8]}',
+    lock_behavior: 'unlockWhenFinished',
+    materials: { repo: { ...(material(['aws-vpc.template'])['repo'] as Record<string, unknown>), auto_update: false } },
+    environment_variables: { AWS_REGION: DELIVERY.region },
+    stages: [
+      stage('validate', job('validate', [npmCi, exec('npx', 'gulp', 'check-templates')]), { manual: 'test' }),
+      deployVpc('dev', 'Single'),
+      deployVpc('test', 'Single'),
+      deployVpc('prod', 'PerZone'),
+    ],
+  };
+}
+
+export async function buildPipelines(): Promise<Record<string, unknown>> {
+  const functions = listFunctions().sort((a, b) => a.name.localeCompare(b.name));
+  const inputs = await functionInputs(functions);
+  const pipelines: Record<string, unknown> = {};
+  for (const fn of functions) {
+    const includes = [...new Set([...(inputs[fn.name] ?? []), ...DELIVERY.configFiles])].sort();
+    pipelines[`media-library-fn-${fn.name}`] = functionPipeline(fn, includes);
+  }
+  pipelines['media-library-service'] = servicePipeline();
+  pipelines['media-library-create-vpc'] = vpcPipeline();
+  return { format_version: 10, pipelines };
+}
+
+export const PIPELINES_FILE = 'pipelines.gocd.yaml';
+
+export async function renderPipelines(): Promise<string> {
+  const header = [
+    '# Go.cd pipelines of the Media Library API (gocd-yaml-config-plugin, format_version 10).',
+    '# GENERATED by `npx gulp pipelines` from serverless.yml and the functions\' bundles',
+    `# (local/delivery/pipelines.ts): do not edit by hand. docs/deployment.md explains it.`,
+    '',
+  ].join('\n');
+  return header + stringify(await buildPipelines(), { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+export const pipelinesPath = (root: string): string => path.join(root, PIPELINES_FILE);

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import gulp from 'gulp';
 import { PIPELINES_FILE, pipelinesPath, renderPipelines } from './local/delivery/pipelines';
+import { functionInputs } from './local/functions';
 
 const ROOT = __dirname;
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -93,8 +94,18 @@ export function test(): Promise<void> {
   return run(path.join(BIN, 'mocha'), mochaArgs());
 }
 
-export function coverage(): Promise<void> {
-  const include = functionName === undefined ? [] : ['--include', functionSource(functionName), '--include', 'shared/**/*.ts'];
+/**
+ * With --function, coverage is measured over exactly the files that function's bundle is built
+ * from (its handler and the shared modules it imports, from esbuild's metafile): shared code
+ * that only other functions use is measured in their pipelines.
+ */
+export async function coverage(): Promise<void> {
+  let include: string[] = [];
+  if (functionName !== undefined) {
+    const source = functionSource(functionName);
+    const inputs = (await functionInputs([{ name: functionName, source }]))[functionName] ?? [source];
+    include = inputs.flatMap((file) => ['--include', file]);
+  }
   return run(path.join(BIN, 'nyc'), [...include, path.join(BIN, 'mocha'), ...mochaArgs()]);
 }
 

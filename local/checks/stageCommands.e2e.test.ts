@@ -1,0 +1,207 @@
+/**
+ * The commands of a function's pipeline work, as Go.cd would run them: read from
+ * pipelines.gocd.yaml, run in a fresh copy of the repository (the files git tracks or would
+ * track), stage by stage. Unit test, lint, coverage and package-test must pass and publish the
+ * artefact; package-prod promotes it after checking its SHA-256; the deploy stages run
+ * `serverless deploy function` against a loopback stand-in for AWS (local/test/fakeAws.ts), in a
+ * workspace where the function's source is gone, so only the fetched zip can be deployed, and
+ * the bytes uploaded must be exactly the artefact's.
+ *
+ * Skipped: `npm ci` (every stage's first task; node_modules is linked from this checkout, and
+ * .ci/run exercises `npm ci` itself) and Go.cd's own fetching (copied here from the publishing
+ * stage's workspace, as Go.cd's artefact store would).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { PIPELINES_FILE } from '../delivery/pipelines';
+import { REPO_ROOT } from '../stack/serviceConfig';
+import { startFakeAws, type FakeAws } from '../test/fakeAws';
+
+type Node = Record<string, unknown>;
+interface Exec {
+  command: string;
+  arguments: string[];
+}
+interface Fetch {
+  stage: string;
+  job: string;
+  source: string;
+  destination: string;
+}
+interface Job {
+  tasks: Array<{ exec?: Exec; fetch?: Fetch }>;
+  artifacts?: Array<{ build?: { source: string; destination: string } }>;
+}
+interface Stage {
+  environment_variables?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const FUNCTION = 'getHealth';
+const SOURCE = 'functions/health/getHealth.ts';
+
+/** A fresh workspace: the repository's files (tracked or trackable), node_modules linked. */
+function workspace(label: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ml-pipeline-${label}-`));
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter((file) => file !== '' && fs.existsSync(path.join(REPO_ROOT, file)));
+  for (const file of files) {
+    fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+    fs.copyFileSync(path.join(REPO_ROOT, file), path.join(dir, file));
+  }
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/**
+ * The environment of a Go.cd agent: the basics of this machine and what the pipeline sets, with
+ * nothing of this test run (its ports, keys, coverage hooks) leaking in.
+ */
+function agentEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TERM', 'JAVA_HOME', 'SHELL'];
+  const base = Object.fromEntries(keep.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name] as string]));
+  return { ...base, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+}
+
+interface Outcome {
+  code: number | null;
+  output: string;
+}
+
+function run(cwd: string, exec: Exec, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(exec.command, exec.arguments, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const isNpmCi = (exec: Exec): boolean => exec.command === 'npm' && exec.arguments[0] === 'ci';
+
+describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function () {
+  this.timeout(600_000);
+  const pipeline = (parse(fs.readFileSync(path.join(REPO_ROOT, PIPELINES_FILE), 'utf8')) as { pipelines: Record<string, Node> }).pipelines[`media-library-fn-${FUNCTION}`] as Node;
+  const stages = Object.fromEntries((pipeline['stages'] as Array<Record<string, Stage>>).map((entry) => Object.entries(entry)[0] as [string, Stage]));
+  const pipelineEnv = pipeline['environment_variables'] as Record<string, string>;
+  /** Go.cd's artefact store: `<stage>/<job>/<destination>/<file>` → the file in that stage's workspace. */
+  const store = new Map<string, string>();
+  const workspaces: string[] = [];
+  let fakeAws: FakeAws;
+
+  before(async () => {
+    fakeAws = await startFakeAws();
+  });
+  after(async () => {
+    await fakeAws.close();
+    for (const dir of workspaces) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Secret references become throwaway values: the only AWS here is the loopback stand-in. */
+  const resolveSecrets = (variables: Record<string, string> = {}): Record<string, string> =>
+    Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, value.startsWith('{{SECRET:') ? `fake-${name.toLowerCase()}` : value]));
+
+  async function runStage(name: string, prepare?: (dir: string) => void): Promise<{ dir: string; outputs: string[] }> {
+    const stage = stages[name] as Stage;
+    expect(stage, `stage ${name}`).to.be.an('object');
+    const dir = workspace(name);
+    workspaces.push(dir);
+    prepare?.(dir);
+    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables), AWS_ENDPOINT_URL: fakeAws.endpoint });
+    const outputs: string[] = [];
+    for (const [jobName, job] of Object.entries(stage.jobs)) {
+      for (const task of job.tasks) {
+        if (task.fetch !== undefined) {
+          const { stage: from, job: fromJob, source, destination } = task.fetch;
+          const stored = store.get(`${from}/${fromJob}/${source}`);
+          expect(stored, `${name}: fetch of ${source} from ${from}/${fromJob}`).to.be.a('string');
+          fs.mkdirSync(path.join(dir, destination), { recursive: true });
+          fs.copyFileSync(stored as string, path.join(dir, destination, path.basename(source)));
+          continue;
+        }
+        const exec = task.exec as Exec;
+        if (isNpmCi(exec)) continue;
+        const outcome = await run(dir, exec, env);
+        outputs.push(outcome.output);
+        expect(outcome.code, `${name}: ${exec.command} ${exec.arguments.join(' ')} failed:\n${outcome.output.slice(-4000)}`).to.equal(0);
+      }
+      for (const artifact of job.artifacts ?? []) {
+        if (artifact.build === undefined) continue;
+        const file = path.join(dir, artifact.build.source);
+        expect(fs.existsSync(file), `${name} publishes ${artifact.build.source}`).to.equal(true);
+        store.set(`${name}/${jobName}/${artifact.build.destination}/${path.basename(artifact.build.source)}`, file);
+      }
+    }
+    return { dir, outputs };
+  }
+
+  it('unit-test runs the function’s tests and the shared tests, and passes', async () => {
+    const { outputs } = await runStage('unit-test');
+    const text = outputs.join('\n');
+    expect(text).to.match(/GET \/v1\/health \(getHealth\)/);
+    expect(text).to.match(/\d{3,} passing/);
+    expect(text).not.to.match(/POST \/v1\/media \(createMedia\)/, 'another function’s tests');
+  });
+
+  it('lint passes on the function and shared/', async () => {
+    await runStage('lint');
+  });
+
+  it('coverage passes the thresholds and writes the report', async () => {
+    const { dir, outputs } = await runStage('coverage');
+    expect(outputs.join('\n')).to.match(/Lines\s*:\s*\d+/);
+    expect(fs.existsSync(path.join(dir, 'coverage', 'lcov.info')), 'coverage/lcov.info').to.equal(true);
+  });
+
+  it('package-test builds the zip offline and publishes it with its SHA-256', async () => {
+    const { dir } = await runStage('package-test');
+    const zip = path.join(dir, 'artifacts', `${FUNCTION}.zip`);
+    expect(fs.readFileSync(`${zip}.sha256`, 'utf8')).to.equal(`${sha256(zip)}  ${FUNCTION}.zip\n`);
+  });
+
+  // Deploy workspaces lose the function's source: a rebuild would fail, only the fetched zip can go out.
+  const withoutSource = (dir: string): void => fs.rmSync(path.join(dir, SOURCE));
+
+  it('deploy-test deploys exactly the zip package-test built, building nothing', async () => {
+    const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
+    fakeAws.calls.length = 0;
+    await runStage('deploy-test', withoutSource);
+    const uploads = fakeAws.calls.filter((call) => call.zipSha256 !== undefined);
+    expect(uploads.map((call) => call.path)).to.deep.equal([`/2015-03-31/functions/media-library-test-${FUNCTION}/code`]);
+    expect(uploads[0]?.zipSha256).to.equal(sha256(built));
+  });
+
+  it('package-prod promotes that zip unchanged (checksum verified), and refuses a tampered one', async () => {
+    const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
+    const { dir } = await runStage('package-prod');
+    expect(sha256(path.join(dir, 'artifacts', `${FUNCTION}.zip`))).to.equal(sha256(built));
+
+    const tampered = workspace('tampered');
+    workspaces.push(tampered);
+    fs.mkdirSync(path.join(tampered, 'artifacts'));
+    fs.copyFileSync(`${built}.sha256`, path.join(tampered, 'artifacts', `${FUNCTION}.zip.sha256`));
+    fs.writeFileSync(path.join(tampered, 'artifacts', `${FUNCTION}.zip`), 'not the zip that was tested');
+    const check = (stages['package-prod'] as Stage).jobs['package']?.tasks.find((task) => task.exec?.command === 'bash')?.exec as Exec;
+    expect((await run(tampered, check, agentEnv({}))).code, 'sha256sum -c fails').to.not.equal(0);
+  });
+
+  it('deploy-prod deploys the promoted zip, byte for byte', async () => {
+    const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
+    fakeAws.calls.length = 0;
+    await runStage('deploy-prod', withoutSource);
+    const uploads = fakeAws.calls.filter((call) => call.zipSha256 !== undefined);
+    expect(uploads.map((call) => call.path)).to.deep.equal([`/2015-03-31/functions/media-library-prod-${FUNCTION}/code`]);
+    expect(uploads[0]?.zipSha256).to.equal(sha256(built));
+    expect(fakeAws.calls.every((call) => call.service !== 'unknown'), 'every call was signed for a known service').to.equal(true);
+  });
+});

@@ -15,6 +15,8 @@ import os from 'node:os';
 import gulp from 'gulp';
 import { PIPELINES_FILE, pipelinesPath, renderPipelines } from './local/delivery/pipelines';
 import { functionInputs } from './local/functions';
+import { breakingChanges } from './local/openapi/breaking';
+import { OPENAPI_FILE, renderOpenApi } from './local/openapi/document';
 
 const ROOT = __dirname;
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -139,6 +141,34 @@ async function packageService(): Promise<void> {
   }
 }
 export { packageService as package };
+
+/** Writes docs/openapi.v1.json from the route table and the zod schemas (never edit it by hand). */
+export function openapi(): Promise<void> {
+  fs.writeFileSync(path.join(ROOT, OPENAPI_FILE), renderOpenApi());
+  console.log(`wrote ${OPENAPI_FILE}`);
+  return Promise.resolve();
+}
+
+/**
+ * Releases the current OpenAPI document as the v1 contract (docs/contract/v1.json), on purpose:
+ * from then on `npm test` holds every later document to it. Prints what the release adds.
+ */
+export function contractRelease(): Promise<void> {
+  const target = path.join(ROOT, 'docs', 'contract', 'v1.json');
+  const current = renderOpenApi();
+  const released = fs.existsSync(target) ? (JSON.parse(fs.readFileSync(target, 'utf8')) as Record<string, unknown>) : undefined;
+  if (released !== undefined) {
+    const problems = breakingChanges(released, JSON.parse(current) as Record<string, unknown>);
+    if (problems.length > 0) {
+      return Promise.reject(new Error(`Refusing to release a breaking change as v1 (put it in /v2 instead):\n  ${problems.join('\n  ')}`));
+    }
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, current);
+  console.log('released docs/openapi.v1.json as docs/contract/v1.json: commit it');
+  return Promise.resolve();
+}
+contractRelease.displayName = 'contract-release';
 
 /** Regenerates pipelines.gocd.yaml from serverless.yml (never edit it by hand). */
 export async function pipelines(): Promise<void> {

@@ -5,6 +5,18 @@
 
 const NATIVE_MODULES = ['@node-rs/argon2', 'sharp'];
 
+// Files bundled as their text (a string export), not as code: Swagger UI's script and styles,
+// served by the docs page (functions/docs/getDocs.ts).
+const TEXT_ASSETS = {
+  name: 'text-assets',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]swagger-ui-dist[\\/]swagger-ui(-bundle\.js|\.css)$/ }, async (args) => ({
+      contents: await require('node:fs/promises').readFile(args.path, 'utf8'),
+      loader: 'text',
+    }));
+  },
+};
+
 module.exports = (serverless) => {
   // Under `serverless offline` the bundles run inside this repository and resolve native
   // modules from its node_modules: skip the plugin's `npm ci` of them into the build folder
@@ -27,6 +39,7 @@ module.exports = (serverless) => {
     // Native modules cannot be bundled: they ship in the zip of the functions that use them
     // (serverless-esbuild adds only the externals a function's bundle actually requires).
     external: NATIVE_MODULES,
+    plugins: [TEXT_ASSETS],
     metafile: false,
     packager: 'npm',
     legalComments: 'none',

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     },
   });
   say(
-    `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · ` +
+    `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · docs http://localhost:${ports.api}/docs · ` +
       `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · SNS http://localhost:${ports.sns} · Ctrl-C stops everything`,
   );
 }

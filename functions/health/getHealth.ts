@@ -1,15 +1,9 @@
-import * as z from 'zod/mini';
 import { requireEnv } from '../../shared/config/env';
 import { publicRoute } from '../../shared/http/handler';
+import { HealthResponse } from '../../shared/schemas/health';
 
 const stage = requireEnv('STAGE');
 const version = requireEnv('SERVICE_VERSION');
-
-export const HealthResponse = z.object({
-  status: z.literal('ok'),
-  version: z.string(),
-  stage: z.string(),
-});
 
 /** GET /v1/health: liveness for load balancers, uptime checks and deploy smoke tests. */
 export const handler = publicRoute({ auth: 'none', response: HealthResponse }, async () => ({

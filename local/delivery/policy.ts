@@ -37,6 +37,8 @@ export interface StageFacts {
  */
 export const PERMISSIONS: Record<string, Record<string, string[]>> = {
   getHealth: {},
+  getOpenApi: {},
+  getDocs: {},
   getJwks: { 'ssm:GetParameter': ['jwt/public'] },
   authorizer: {
     'dynamodb:GetItem': ['SessionsTable'],
@@ -371,7 +373,7 @@ function checkEdges(template: Template, facts: StageFacts, problems: string[]): 
   }
   for (const [id, route] of resources.filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Route')) {
     const key = String(route.Properties?.['RouteKey']);
-    const open = ['GET /v1/health', 'POST /v1/users', 'POST /v1/sessions', 'POST /v1/sessions/refresh', 'GET /v1/.well-known/jwks.json', 'GET /v1/openapi.json', 'GET /docs'];
+    const open = ['GET /v1/health', 'POST /v1/users', 'POST /v1/sessions', 'POST /v1/sessions/refresh', 'GET /v1/.well-known/jwks.json', 'GET /v1/openapi.json', 'GET /docs', 'GET /docs/{file}'];
     const authorised = route.Properties?.['AuthorizationType'] === 'CUSTOM';
     if (!authorised && !open.includes(key)) problems.push(`${id} (${key}): no authorizer on a route that is not public by design`);
   }

@@ -1,6 +1,7 @@
 /** Builders for the events API Gateway (HTTP API, payload 2.0) hands to our handlers, for in-process tests. */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { checkHandlerResponse } from './contract';
 
 export interface EventOptions {
   method?: string;
@@ -78,10 +79,14 @@ export interface ParsedResponse<T = Record<string, unknown>> {
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** Invokes a handler in-process and parses its JSON body. */
+/**
+ * Invokes a handler in-process and parses its JSON body. When the handler is one of
+ * serverless.yml's HTTP functions, the response is checked against docs/openapi.v1.json.
+ */
 export async function invoke<T = Record<string, unknown>>(handler: unknown, options: EventOptions = {}): Promise<ParsedResponse<T>> {
   const result = await (handler as Handler)(httpEvent(options), lambdaContext());
   const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  checkHandlerResponse(handler, options.method ?? 'GET', options.path ?? '/v1/test', { status: result.statusCode ?? 200, headers, text: result.body ?? '' });
   const body = result.body === undefined || result.body === '' ? undefined : (JSON.parse(result.body) as T);
   return { status: result.statusCode ?? 200, headers, body: body as T };
 }

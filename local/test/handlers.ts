@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import proxyquire from 'proxyquire';
+import { registerHandler } from './contract';
 import { fakeHasher, memoryAnalysisQueue, memoryAnalysisStore, memoryContentStore, memoryMediaStore, memorySessionStore, memoryUserStore } from './fakes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -42,5 +43,7 @@ export function loadHandler(modulePath: string, world: HandlerWorld, extraStubs:
     '../../shared/messaging/analysisQueue': { analysisQueue: world.queue, '@noCallThru': true },
     ...extraStubs,
   };
-  return (proxyquire(path.join(ROOT, modulePath), stubs) as { handler: unknown }).handler;
+  const handler = (proxyquire(path.join(ROOT, modulePath), stubs) as { handler: unknown }).handler;
+  registerHandler(handler, modulePath);
+  return handler;
 }

@@ -1,4 +1,10 @@
-/** A small JSON client for the end-to-end suites (loopback only). */
+/**
+ * A small JSON client for the end-to-end suites (loopback only). Every response is checked
+ * against docs/openapi.v1.json (./contract.ts) unless a request opts out with `contract: false`
+ * (requests that are off the contract on purpose, such as unknown routes).
+ */
+import { checkHttpResponse } from './contract';
+
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
@@ -11,6 +17,8 @@ export interface RequestOptions {
   rawBody?: string;
   token?: string;
   headers?: Record<string, string>;
+  /** false: do not check this response against the OpenAPI document. */
+  contract?: boolean;
 }
 
 export class ApiClient {
@@ -28,6 +36,11 @@ export class ApiClient {
       ...(options.rawBody !== undefined ? { body: options.rawBody } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     });
     const text = await response.text();
+    if (options.contract !== false) {
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+      checkHttpResponse(method, path, { status: response.status, headers, text });
+    }
     let body: unknown;
     try {
       body = text === '' ? undefined : JSON.parse(text);

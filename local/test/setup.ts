@@ -5,12 +5,23 @@
  * (./stack.ts) starts DynamoDB Local and the S3 stand-in if a suite asks for them.
  */
 import fs from 'node:fs';
+import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureLocalKeys } from '../stack/keys';
 import { freePortsSync } from '../stack/ports';
 import { serviceConfig } from '../stack/serviceConfig';
 import { stopEverything } from './stack';
+
+// esbuild bundles `import x from '…' with { type: 'text' }` as the file's text (the docs page's
+// Swagger UI assets). ts-node turns the same import into a require(): answer it with the text too.
+const TEXT_IMPORTS = /^swagger-ui-dist\/(swagger-ui-bundle\.js|swagger-ui\.css)$/;
+const moduleInternals = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
+const load = moduleInternals._load;
+moduleInternals._load = function loadText(request: string, parent: unknown, isMain: boolean): unknown {
+  if (TEXT_IMPORTS.test(request)) return { __esModule: true, default: fs.readFileSync(require.resolve(request), 'utf8') };
+  return load.call(this, request, parent, isMain);
+};
 
 const config = serviceConfig('local');
 const functionEnv: Record<string, string> = { ...config.provider.environment };

@@ -36,6 +36,8 @@ export interface HttpRequest<Body, Params, Query> {
 export interface HttpResult<ResponseBody = unknown> {
   status: number;
   body?: ResponseBody;
+  /** A non-JSON body (the docs page and its assets), sent as is with the `content-type` in `headers`. */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -51,6 +53,11 @@ export interface RouteSpec<B extends Schema | undefined, P extends Schema | unde
   query?: Q;
   /** Shapes successful response bodies: unknown fields are stripped, so nothing stray leaks. */
   response?: R;
+  /**
+   * Content-Security-Policy directives of HTML responses, merged over the strict default
+   * (`false` drops a directive). Only the docs page needs scripts and styles.
+   */
+  contentSecurityPolicy?: Record<string, string | false>;
 }
 
 type PublicHandler<B, P, Q, R> = (request: HttpRequest<Output<B>, Output<P>, Output<Q>>) => Promise<HttpResult<Input<R>>>;
@@ -119,6 +126,7 @@ function serialize(result: HttpResult, requestId: string): APIGatewayProxyStruct
     ...result.headers,
     'x-request-id': requestId,
   };
+  if (result.text !== undefined) return { statusCode: result.status, headers, body: result.text };
   if (result.body === undefined) return { statusCode: result.status, headers, body: '' };
   headers['content-type'] = 'application/json; charset=utf-8';
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };
@@ -195,7 +203,7 @@ function wrap(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | u
     return serialize(result, requestId);
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({ timeoutEarlyInMillis: 50 })
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({ timeoutEarlyInMillis: 50 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(requestContext())
     .use(
@@ -208,9 +216,17 @@ function wrap(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | u
       }),
     )
     // `reportingEndpoints` is missing from the middleware's types; false drops its empty header.
-    .use(httpSecurityHeaders({ reportingEndpoints: false } as Parameters<typeof httpSecurityHeaders>[0]))
+    .use(
+      httpSecurityHeaders({
+        reportingEndpoints: false,
+        ...(spec.contentSecurityPolicy === undefined ? {} : { contentSecurityPolicy: spec.contentSecurityPolicy }),
+      } as Parameters<typeof httpSecurityHeaders>[0]),
+    )
     .use(errorMapper())
     .handler(core);
+  // The route's schemas travel with the handler: local/checks/openapi.test.ts checks that the
+  // OpenAPI document describes each function with exactly the schemas its handler validates with.
+  return Object.assign(handler, { route: spec });
 }
 
 /** A route open to anyone (health, sign-up, login, JWKS). */

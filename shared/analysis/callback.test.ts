@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createHash, type KeyObject } from 'node:crypto';
+import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -344,6 +345,49 @@ describe('analysis/callback', () => {
       expect(outcome).to.include({ status: 'failed', attempts: 3 });
       expect(outcome.error).to.match(/ECONNREFUSED/);
       expect(sleep.callCount).to.equal(2);
+    });
+
+    it('without a sleep option it really waits between attempts', async () => {
+      receiver.reset(status(500), status(200));
+      const url = receiver.url();
+      const started = Date.now();
+      const outcome = await deliverCallback({ url, body, sign: async () => signCallback(body, url, key, issuer(), new Date()), policy: LOOPBACK, delaysMs: [60] });
+      expect(outcome).to.include({ status: 'delivered', attempts: 2 });
+      expect(Date.now() - started).to.be.at.least(55);
+    });
+
+    it('with no delays given, waits 1 s between attempts', async () => {
+      receiver.reset(status(500), status(500));
+      const { sleep, run } = delivery(receiver.url(), { maxAttempts: 2, delaysMs: [] });
+      expect(await run()).to.include({ status: 'failed', attempts: 2, statusCode: 500 });
+      expect(sleep.args).to.deep.equal([[1000]]);
+    });
+
+    describe('when the name stops resolving at delivery time', () => {
+      let lookup: sinon.SinonStub;
+      beforeEach(() => {
+        lookup = sinon.stub(dns, 'lookup').callsFake(((hostname: string, _options: unknown, callback: (error: Error, addresses: unknown[]) => void) => {
+          process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []));
+        }) as never);
+      });
+      afterEach(() => lookup.restore());
+
+      it('postOnce fails with the resolver\'s error, and connects nowhere', async () => {
+        const error = await rejection(postOnce(new URL(`http://receiver.example:${receiver.port}/hook`), body, {}, LOOPBACK, 1000));
+        expect(error).to.not.be.instanceOf(CallbackUrlRejected);
+        expect((error as NodeJS.ErrnoException).code).to.equal('ENOTFOUND');
+        expect(lookup.firstCall.args[0]).to.equal('receiver.example');
+        expect(receiver.connections).to.equal(0);
+      });
+
+      it('the delivery counts it as a passing network failure: retried, then failed with the reason', async () => {
+        const resolve = sinon.stub<[string], Promise<string[]>>().resolves(['93.184.216.34']);
+        const { sleep, run } = delivery('https://receiver.example/hook', { policy: { allowLoopback: false }, resolve });
+        const outcome = await run();
+        expect(outcome).to.include({ status: 'failed', attempts: 3, error: 'getaddrinfo ENOTFOUND receiver.example' });
+        expect(sleep.callCount).to.equal(2);
+        expect(receiver.connections).to.equal(0);
+      });
     });
   });
 });

@@ -78,7 +78,8 @@ export function postOnce(url: URL, body: string, headers: Record<string, string>
       },
       (response) => {
         response.resume();
-        response.on('end', () => resolve({ statusCode: response.statusCode ?? 0 }));
+        // A client-side response always has its status code (only server-side requests lack one).
+        response.on('end', () => resolve({ statusCode: response.statusCode as number }));
         response.on('error', reject);
       },
     );

@@ -77,7 +77,6 @@ export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
     async delete(keys) {
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000);
-        if (batch.length === 0) continue;
         const result = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
         const failed = (result.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
         if (failed.length > 0) throw Object.assign(new Error(`S3 could not delete ${failed.length} object(s): ${failed[0]?.Code}`), { name: 'ServiceUnavailable' });

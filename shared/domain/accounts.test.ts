@@ -265,6 +265,29 @@ describe('accounts domain', () => {
       expect(error.status).to.equal(400);
     });
 
+    it('refuses a password change without the current password like a wrong one (403), keeping the old password', async () => {
+      const w = world();
+      const { caller } = await signedUpAndLoggedIn(w);
+      const error = await rejected(updateProfile(w.deps, caller, { password: 'a brand new password' }));
+      expect([error.status, error.code]).to.deep.equal([403, 'invalid_password']);
+      expect(w.hasher.verified.at(-1), 'checked against the stored hash, as any guess').to.equal(`fake-hash:${ann.password}`);
+      await login(w.deps, { email: 'ann@example.com', password: ann.password, remember: false, userAgent: '' });
+    });
+
+    it('answers 404 when the account is deleted between reading it and renaming it, and writes no name', async () => {
+      const w = world();
+      const { profile, caller } = await signedUpAndLoggedIn(w);
+      const read = w.users.getProfile.bind(w.users);
+      w.users.getProfile = async (userId) => {
+        const found = await read(userId);
+        if (found !== undefined) await w.users.beginDeletion(found); // a DELETE /users/me lands right after the read
+        return found;
+      };
+      const error = await rejected(updateProfile(w.deps, caller, { name: 'Annie' }));
+      expect([error.status, error.code]).to.deep.equal([404, 'user_not_found']);
+      expect(w.users.profiles.get(profile.id)).to.include({ name: 'Ann', status: 'deleting' });
+    });
+
     it('throttles guesses of the current password like logins', async () => {
       const w = world();
       const { caller } = await signedUpAndLoggedIn(w);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import proxyquire from 'proxyquire';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { fixedClock, memoryAnalysisQueue, memoryAnalysisStore, memoryContentStore, memoryMediaStore, sequentialIds } from '../../local/test/fakes';
@@ -16,6 +17,7 @@ import {
   runAnalysis,
   type WorkerDeps,
 } from './analyses';
+import type * as AnalysesModule from './analyses';
 
 const settings = { leaseSeconds: 90, labelsEnabled: false, callbackPolicy: { allowLoopback: false } };
 const publicResolver = async (): Promise<string[]> => ['93.184.216.34'];
@@ -95,6 +97,20 @@ describe('analyses domain', () => {
       expect(error.status).to.equal(400);
       expect(error.details?.[0]).to.include({ path: 'body.callbackUrl', code: 'invalid_callback_url' });
       expect(w.analyses.records.size).to.equal(0);
+    });
+
+    it('a URL check that breaks (a bug, not a refusal) is not blamed on the client: the error itself, nothing recorded', async () => {
+      const w = world();
+      const item = await image(w, caller.userId);
+      const bug = new TypeError('Cannot read properties of undefined');
+      const checkCallbackUrl = sinon.stub().rejects(bug);
+      const analyses = proxyquire<typeof AnalysesModule>('./analyses', { '../net/callbackUrl': { checkCallbackUrl } });
+      let thrown: unknown;
+      await analyses.requestAnalysis(w.request, caller, item.id, { callbackUrl: 'https://example.com/hook' }).catch((caught: unknown) => (thrown = caught));
+      expect(thrown).to.equal(bug);
+      expect(checkCallbackUrl.firstCall.args[0]).to.equal('https://example.com/hook');
+      expect(w.analyses.records.size).to.equal(0);
+      expect(w.queue.published).to.deep.equal([]);
     });
 
     it('a publish that fails removes the job again: 503 for a dependency failure, the error itself otherwise', async () => {
@@ -272,12 +288,90 @@ describe('analyses domain', () => {
       expect((await w.analyses.get(caller.userId, message.analysisId))?.runId).to.equal('newer-run');
     });
 
+    it('a delivery that loses the claim to a concurrent one is busy (Lambda retries it) and changes nothing', async () => {
+      const w = world();
+      const { message } = await queued(w);
+      const claim = w.analyses.claim.bind(w.analyses);
+      w.analyses.claim = async (record, runId, leaseExpiresAt, now) => {
+        await claim(record, 'concurrent-run', leaseExpiresAt, now); // the other delivery gets there first
+        return claim(record, runId, leaseExpiresAt, now);
+      };
+      let busy: unknown;
+      await runAnalysis(w.worker, message).catch((error: unknown) => (busy = error));
+      expect(busy).to.be.instanceOf(AnalysisBusy);
+      expect(await w.analyses.get(caller.userId, message.analysisId)).to.include({ status: 'running', runId: 'concurrent-run', attempts: 1 });
+    });
+
+    it(`giving up after ${MAX_ATTEMPTS} runs yields to whoever ended the job first: superseded, no second callback`, async () => {
+      const w = world();
+      const { message } = await queued(w, {}, 'https://example.com/hook');
+      for (let run = 0; run < MAX_ATTEMPTS; run++) {
+        const job = (await w.analyses.get(caller.userId, message.analysisId))!;
+        await w.analyses.claim(job, `run-${run}`, new Date(w.clock.now().getTime() + 90_000).toISOString(), w.clock.now().toISOString());
+        w.clock.advance(91_000);
+      }
+      w.clock.advance(ABANDONED_AFTER_MS);
+      const failIfUnchanged = w.analyses.failIfUnchanged.bind(w.analyses);
+      let polled = false;
+      w.analyses.failIfUnchanged = async (record, error, now) => {
+        if (!polled) {
+          polled = true;
+          await getAnalysis(w.request, caller, record.id); // a client polls at that moment: reported timed_out
+        }
+        return failIfUnchanged(record, error, now);
+      };
+      expect(await runAnalysis(w.worker, message)).to.equal('superseded');
+      expect((await w.analyses.get(caller.userId, message.analysisId))?.error?.code).to.equal('timed_out');
+      expect(w.deliveries).to.deep.equal([]);
+    });
+
     it('a message for a job that does not exist is dropped', async () => {
       expect(await runAnalysis(world().worker, { userId: caller.userId, analysisId: ulid() })).to.equal('missing');
     });
   });
 
   describe('getAnalysis', () => {
+    it('shows the outcome of the callback once it was made', async () => {
+      const w = world();
+      const item = await image(w, caller.userId);
+      const job = await requestAnalysis(w.request, caller, item.id, { callbackUrl: 'https://example.com/hook' });
+      expect(await getAnalysis(w.request, caller, job.id)).to.not.have.property('callback');
+      await runAnalysis(w.worker, { userId: caller.userId, analysisId: job.id });
+      const view = await getAnalysis(w.request, caller, job.id);
+      expect(view.status).to.equal('succeeded');
+      expect(view.callback).to.deep.equal({ url: 'https://example.com/hook', status: 'delivered', attempts: 1, statusCode: 200, lastAttemptAt: w.clock.now().toISOString() });
+    });
+
+    it('a stuck job that a worker starts just as it is reported: the worker\'s state, not failed', async () => {
+      const w = world();
+      const item = await image(w, caller.userId);
+      const job = await requestAnalysis(w.request, caller, item.id, {});
+      w.clock.advance(NOT_STARTED_AFTER_MS + 1000);
+      const failIfUnchanged = w.analyses.failIfUnchanged.bind(w.analyses);
+      w.analyses.failIfUnchanged = async (record, error, now) => {
+        await w.analyses.claim(record, 'late-worker', new Date(w.clock.now().getTime() + 90_000).toISOString(), now);
+        return failIfUnchanged(record, error, now);
+      };
+      const view = await getAnalysis(w.request, caller, job.id);
+      expect(view.status).to.equal('running');
+      expect(view).to.not.have.property('error');
+      expect((await w.analyses.get(caller.userId, job.id))?.status).to.equal('running');
+    });
+
+    it('a stuck job deleted just as it is reported (its account went): answered as it was read', async () => {
+      const w = world();
+      const item = await image(w, caller.userId);
+      const job = await requestAnalysis(w.request, caller, item.id, {});
+      w.clock.advance(NOT_STARTED_AFTER_MS + 1000);
+      const failIfUnchanged = w.analyses.failIfUnchanged.bind(w.analyses);
+      w.analyses.failIfUnchanged = async (record, error, now) => {
+        await w.analyses.deleteUserData(record.userId);
+        return failIfUnchanged(record, error, now);
+      };
+      expect(await getAnalysis(w.request, caller, job.id)).to.deep.equal(job);
+    });
+
+
     it('404 for other users and unknown ids; a job queued for over an hour is reported not_started', async () => {
       const w = world();
       const item = await image(w, caller.userId);

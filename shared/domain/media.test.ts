@@ -221,6 +221,41 @@ describe('media domain', () => {
       expect([...w.content.objects.keys()]).to.deep.equal([]);
     });
 
+    it('two deliveries of one upload at once: one makes it ready, the other leaves its result (thumbnails) alone', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      const outcomes = await Promise.all([processUpload(w, key), processUpload(w, key)]);
+      expect([...outcomes].sort()).to.deep.equal(['duplicate-delivery', 'ready']);
+      expect((await w.media.get(caller.userId, id))?.status).to.equal('ready');
+      const thumbs = thumbnailKeys(caller.userId, id);
+      expect([key, thumbs.small, thumbs.large].every((stored) => w.content.objects.has(stored)), 'original and thumbnails kept').to.equal(true);
+    });
+
+    it('an item whose deletion began (not finished) while processing ran loses what processing wrote', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      const inspector = fakeInspector({
+        thumbnails: async () => {
+          // A DELETE that got as far as marking the item, then failed (its retry finishes it).
+          await w.media.beginDelete((await w.media.get(caller.userId, id))!);
+          return { small: Buffer.from('s'), large: Buffer.from('l') };
+        },
+      });
+      expect(await processUpload({ ...w, inspector }, key)).to.equal('orphan-removed');
+      expect([...w.content.objects.keys()]).to.deep.equal([]);
+      expect((await w.media.get(caller.userId, id))?.deleting, 'left for the DELETE retry to finish').to.equal(true);
+    });
+
+    it('an image larger than the first read is read whole for decoding and its checksum', async () => {
+      const w = world();
+      const big = Buffer.concat([JPEG, Buffer.alloc(FIRST_READ_BYTES * 2, 3)]);
+      const image = sinon.spy(async (): Promise<ImageInfo> => ({ width: 4000, height: 3000 }));
+      const { id, key } = await uploaded(w, big, 'image/jpeg', { sha256: createHash('sha256').update(big).digest('hex') });
+      expect(await processUpload({ ...w, inspector: fakeInspector({ image }) }, key)).to.equal('ready');
+      expect((image.firstCall.args as unknown[])[0]).to.deep.equal(big);
+      expect(await w.media.get(caller.userId, id)).to.include({ width: 4000, height: 3000 });
+    });
+
     it('a re-upload through the same presigned POST (new ETag) is processed again', async () => {
       const w = world();
       const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
@@ -308,6 +343,101 @@ describe('media domain', () => {
       expect((await rejected(deleteMedia(w, caller, media.id))).status).to.equal(404);
     });
 
+    it('shows why an item was rejected, without URLs', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: JPEG.length + 1 });
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      await processUpload(w, originalKey(caller.userId, media.id));
+      const shown = await getMedia(w, caller, media.id);
+      expect(shown).to.include({ status: 'rejected', rejectReason: 'size_mismatch' });
+      expect(shown).not.to.have.any.keys('downloadUrl', 'thumbnails');
+      expect((await listMedia(w, caller, { limit: 10 })).items[0]).to.include({ id: media.id, rejectReason: 'size_mismatch' });
+    });
+
+    it('a ready video: its duration, a download URL and no thumbnails', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'clip.mp4', contentType: 'video/mp4', size: MP4.length });
+      await w.content.put(originalKey(caller.userId, media.id), MP4, 'video/mp4');
+      expect(await processUpload(w, originalKey(caller.userId, media.id))).to.equal('ready');
+      const shown = await getMedia(w, caller, media.id);
+      expect(shown).to.include({ type: 'video', width: 320, height: 240, durationSeconds: 2 });
+      expect(shown.downloadUrl).to.contain('filename=clip.mp4');
+      expect(shown).not.to.have.property('thumbnails');
+      expect(await getMetadata(w, caller, media.id)).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, title: '', description: '', tags: [] });
+    });
+
+    it('getMetadata shows camera, location and orientation where processing found them; null sizes before', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: JPEG.length });
+      expect(await getMetadata(w, caller, media.id)).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [] });
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      const location = { latitude: 48.8584, longitude: 2.2945, altitude: 35 };
+      const image = async (): Promise<ImageInfo> => ({ width: 30, height: 40, orientation: 6, camera: { make: 'Canon', model: 'EOS R6' }, location });
+      await processUpload({ ...w, inspector: fakeInspector({ image }) }, originalKey(caller.userId, media.id));
+      expect(await getMetadata(w, caller, media.id)).to.deep.equal({
+        width: 30,
+        height: 40,
+        camera: { make: 'Canon', model: 'EOS R6' },
+        location,
+        orientation: 6,
+        title: '',
+        description: '',
+        tags: [],
+      });
+    });
+
+    it('updateMetadata lets failures other than a conflict through at once, changing nothing', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      const throttled = Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      const update = sinon.stub(w.media, 'updateMetadata').rejects(throttled);
+      let thrown: unknown;
+      await updateMetadata(w, caller, media.id, { title: 'x' }).catch((caught: unknown) => (thrown = caught));
+      expect(thrown).to.equal(throttled);
+      expect(update.callCount, 'not retried here: the client gets 503 and retries').to.equal(1);
+      expect((await getMetadata(w, caller, media.id)).title).to.equal('');
+    });
+
+    it('deleteMedia lets failures other than a conflict through at once; the item stays', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      const throttled = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      const begin = sinon.stub(w.media, 'beginDelete').rejects(throttled);
+      let thrown: unknown;
+      await deleteMedia(w, caller, media.id).catch((caught: unknown) => (thrown = caught));
+      expect(thrown).to.equal(throttled);
+      expect(begin.callCount).to.equal(1);
+      expect((await getMetadata(w, caller, media.id)).title).to.equal('');
+    });
+
+    it('deleteMedia gives up after 9 conflicting changes in a row with 409 concurrent_update, leaving the item as it was', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      const begin = sinon.stub(w.media, 'beginDelete').rejects(new VersionConflict());
+      let thrown: unknown;
+      await deleteMedia(w, caller, media.id).catch((caught: unknown) => (thrown = caught));
+      expect(thrown).to.be.instanceOf(HttpError);
+      expect([(thrown as HttpError).status, (thrown as HttpError).code]).to.deep.equal([409, 'concurrent_update']);
+      expect(begin.callCount).to.equal(9);
+      expect((await w.media.get(caller.userId, media.id))?.deleting).to.equal(undefined);
+    });
+
+    it('deleteMedia that conflicts with a concurrent DELETE which then finishes: done, quietly', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: JPEG.length });
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      const begin = sinon.stub(w.media, 'beginDelete');
+      begin.onFirstCall().callsFake(async () => {
+        begin.callThrough();
+        await deleteMedia(w, caller, media.id); // the other request wins and removes everything
+        throw new VersionConflict();
+      });
+      await deleteMedia(w, caller, media.id);
+      expect(await w.media.get(caller.userId, media.id)).to.equal(undefined);
+      expect(w.content.objects.size).to.equal(0);
+      expect((await rejected(deleteMedia(w, caller, media.id))).status).to.equal(404);
+    });
+
     it('deleteAllMedia removes every object and item of the user, and nothing of others', async () => {
       const w = world();
       const other = { userId: ulid() };
@@ -339,6 +469,27 @@ describe('media domain', () => {
       expect(w.content.objects.has(originalKey(caller.userId, old.media.id))).to.equal(false);
       expect((await w.media.get(caller.userId, fresh.media.id))?.status).to.equal('pending');
       expect((await w.media.get(caller.userId, done.media.id))?.status).to.equal('ready');
+    });
+  });
+
+  describe('sweepUploads and the eventually consistent pending index', () => {
+    it('skips listed items that are gone, no longer pending or not old enough by their own record', async () => {
+      const w = world();
+      const old = await createMedia(w, caller, { filename: 'old', contentType: 'image/jpeg', size: JPEG.length });
+      const done = await createMedia(w, caller, { filename: 'done', contentType: 'image/jpeg', size: JPEG.length });
+      await w.content.put(originalKey(caller.userId, done.media.id), JPEG, 'image/jpeg');
+      await processUpload(w, originalKey(caller.userId, done.media.id));
+      w.clock.advance(25 * 3600_000);
+      const fresh = await createMedia(w, caller, { filename: 'fresh', contentType: 'image/jpeg', size: 1 });
+      const gone = { userId: caller.userId, mediaId: ulid() };
+      // The index still lists what changed since (GSI reads are eventually consistent).
+      sinon.stub(w.media, 'listPendingBefore').resolves([gone, { userId: caller.userId, mediaId: done.media.id }, { userId: caller.userId, mediaId: fresh.media.id }, { userId: caller.userId, mediaId: old.media.id }]);
+      const deleteObjects = sinon.spy(w.content, 'delete');
+      expect(await sweepUploads(w)).to.equal(1);
+      expect(deleteObjects.args, 'only the old item\'s upload').to.deep.equal([[[originalKey(caller.userId, old.media.id)]]]);
+      expect(await w.media.get(caller.userId, old.media.id)).to.equal(undefined);
+      expect((await w.media.get(caller.userId, done.media.id))?.status).to.equal('ready');
+      expect((await w.media.get(caller.userId, fresh.media.id))?.status).to.equal('pending');
     });
   });
 

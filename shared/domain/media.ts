@@ -121,8 +121,9 @@ async function thumbnailUrls(deps: Pick<MediaDeps, 'content' | 'settings'>, reco
 
 /** Filenames are labels, never paths: keep the last path segment, drop control characters. */
 export function cleanFilename(filename: string): string {
+  // split always yields at least one segment, so pop() always has one to give.
   // eslint-disable-next-line no-control-regex
-  const base = filename.replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() ?? '';
+  const base = filename.replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() as string;
   return base.trim().slice(0, 255) || 'upload';
 }
 
@@ -258,7 +259,8 @@ async function removeRecord(deps: Pick<MediaDeps, 'media' | 'content'>, record: 
       await deps.media.beginDelete(current);
       break;
     } catch (error) {
-      if (!(error instanceof VersionConflict) || attempt >= 8) throw error;
+      if (!(error instanceof VersionConflict)) throw error;
+      if (attempt >= 8) throw new HttpError(409, 'concurrent_update', 'The item is being changed by other requests; retry');
       const again = await deps.media.get(record.userId, record.id);
       if (again === undefined) return;
       current = again;

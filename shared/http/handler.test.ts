@@ -222,6 +222,34 @@ describe('shared/http handler', () => {
       expect(access).to.include({ requestId: 'req-500', status: 500 });
     });
 
+    it('a failure before the request is set up (the logger middleware) is still a JSON 500 with the request id, without an access line', async () => {
+      const lines: string[] = [];
+      const capture = (chunk: string | Uint8Array): boolean => {
+        lines.push(String(chunk));
+        return true;
+      };
+      const handler = sinon.spy(async () => ({ status: 200, body: {} }));
+      const route = publicRoute({ auth: 'none' }, handler);
+      sinon.stub(process.stdout, 'write').callsFake(capture);
+      sinon.stub(process.stderr, 'write').callsFake(capture);
+      sinon.stub(logger, 'refreshSampleRateCalculation').throws(new TypeError('logger broke'));
+      logger.setLogLevel('INFO');
+      let response: Awaited<ReturnType<typeof invoke>>;
+      try {
+        response = await invoke(route, { requestId: 'req-early' });
+      } finally {
+        logger.setLogLevel('SILENT');
+        sinon.restore();
+      }
+      expect(response.status).to.equal(500);
+      expect(response.headers['x-request-id']).to.equal('req-early');
+      expect(errorBody(response)).to.include({ code: 'internal_error', requestId: 'req-early' });
+      expect(handler.called).to.equal(false);
+      const messages = lines.map((line) => (JSON.parse(line) as Record<string, unknown>)['message']);
+      expect(messages).to.include('unhandled error');
+      expect(messages).to.not.include('request completed');
+    });
+
     it('answers dependency failures (throttling, 5xx, timeouts) with 503 and Retry-After', async () => {
       const throttled = publicRoute({ auth: 'none' }, async () => {
         throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import proxyquire from 'proxyquire';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { exifTimestamp, makeThumbnails, MAX_INPUT_PIXELS, readImage, UnreadableImage } from './image';
+import type * as ImageModule from './image';
 
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(__dirname, '../../local/fixtures/media', name));
 
@@ -102,6 +104,30 @@ describe('media-info/image', () => {
       expect((await readImage(belowSeaLevel)).location).to.deep.equal({ latitude: -33.866667, longitude: 151.21, altitude: -12 });
     });
 
+    it('a camera model without a make is kept on its own', async () => {
+      const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000000' } })
+        .jpeg()
+        .withExif({ IFD0: { Model: 'Pixel 8' } })
+        .toBuffer();
+      expect((await readImage(image)).camera).to.deep.equal({ model: 'Pixel 8' });
+    });
+
+    it('a GPS position without an altitude has no altitude', async () => {
+      const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000000' } })
+        .jpeg()
+        .withExif({ IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 3024/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4020/100' } })
+        .toBuffer();
+      expect((await readImage(image)).location).to.deep.equal({ latitude: 48.8584, longitude: 2.2945 });
+    });
+
+    it('an image the decoder opens but cannot size is an UnreadableImage', async () => {
+      const sizeless = Object.assign(() => ({ metadata: async () => ({ format: 'svg' }) }), { '@noCallThru': true });
+      const image = proxyquire<typeof ImageModule>('./image', { sharp: sizeless });
+      const error = await rejection(image.readImage(Buffer.from('<svg/>')));
+      expect(error).to.be.instanceOf(image.UnreadableImage);
+      expect(error.message).to.equal('no dimensions');
+    });
+
     it('orientation 5-8 swap width and height; 1 does not', async () => {
       const sideways = await sidewaysJpeg();
       expect(await readImage(sideways)).to.deep.equal({ width: 100, height: 200, orientation: 6 });
@@ -142,6 +168,12 @@ describe('media-info/image', () => {
       expect(exifTimestamp('2024:07:14 18:32:05', undefined)).to.equal('2024-07-14T18:32:05.000Z');
       for (const offset of ['', '+2:00', 'CET', '+0200', '+02:00 ']) {
         expect(exifTimestamp('2024:07:14 18:32:05', offset), JSON.stringify(offset)).to.equal('2024-07-14T18:32:05.000Z');
+      }
+    });
+
+    it('drops the time when its offset is well-formed but out of range (no such instant)', () => {
+      for (const offset of ['+24:00', '+99:99', '-12:60']) {
+        expect(exifTimestamp('2024:07:14 18:32:05', offset), offset).to.equal(undefined);
       }
     });
 

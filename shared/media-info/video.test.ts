@@ -154,6 +154,50 @@ function withMatrix(file: Buffer, [a, b, c, d]: [number, number, number, number]
   return copy;
 }
 
+/** A box around `parts` (32-bit size). */
+function box(type: string, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([header(type, 8 + body.length), body]);
+}
+
+/** The children of a box held in `bytes` (its own header first), as their bytes. */
+function childrenOf(bytes: Buffer): Array<{ type: string; bytes: Buffer }> {
+  return childBoxes(bytes, 8, bytes.length).map((child) => ({ type: child.type, bytes: bytes.subarray(child.start, child.start + child.size) }));
+}
+
+/** Seconds since 1904-01-01 (QuickTime time) of an ISO instant. */
+const quickTime = (iso: string): number => Date.parse(iso) / 1000 + 2_082_844_800;
+
+/** A version 1 mvhd (64-bit times and duration) with the given creation time, timescale and duration. */
+function mvhdV1(mvhdV0: Buffer, creation: number, timescale: number, duration: number): Buffer {
+  const times = Buffer.alloc(28);
+  times.writeBigUInt64BE(BigInt(creation), 0);
+  times.writeBigUInt64BE(BigInt(creation), 8);
+  times.writeUInt32BE(timescale, 16);
+  times.writeBigUInt64BE(BigInt(duration), 20);
+  // v0 body: version/flags 4, creation 4, modification 4, timescale 4, duration 4, then the rest.
+  return box('mvhd', Buffer.from([1, 0, 0, 0]), times, mvhdV0.subarray(8 + 20));
+}
+
+/** The same tkhd as version 1 (64-bit times and duration), so its matrix and size sit 12 bytes further. */
+function tkhdV1(tkhdV0: Buffer): Buffer {
+  const fields = Buffer.alloc(32);
+  fields.writeBigUInt64BE(BigInt(tkhdV0.readUInt32BE(8 + 4)), 0);
+  fields.writeBigUInt64BE(BigInt(tkhdV0.readUInt32BE(8 + 8)), 8);
+  fields.writeUInt32BE(tkhdV0.readUInt32BE(8 + 12), 16); // track id
+  fields.writeUInt32BE(0, 20); // reserved
+  fields.writeBigUInt64BE(BigInt(tkhdV0.readUInt32BE(8 + 20)), 24);
+  // v0 body: version/flags 4, creation 4, modification 4, track id 4, reserved 4, duration 4, then the rest.
+  return box('tkhd', Buffer.from([1, 0, 0, 0]), fields, tkhdV0.subarray(8 + 24));
+}
+
+/** A copy of a tkhd (version 0) declaring another picture width. */
+function tkhdWithWidth(tkhd: Buffer, width: number): Buffer {
+  const copy = Buffer.from(tkhd);
+  copy.writeUInt32BE(width * 65536, 8 + 40 + 36);
+  return copy;
+}
+
 async function unreadable(reader: RangeReader): Promise<UnreadableVideo> {
   try {
     const info = await readVideo(reader);
@@ -251,6 +295,18 @@ describe('media-info/video', () => {
       expect(reader.bytes).to.be.below(MiB);
     });
 
+    it('a 64-bit box header straddling the end of the first read (size field in, largesize out) is fetched on its own', async () => {
+      // The mdat's 16-byte header starts 12 bytes before FIRST_READ_BYTES: its 32-bit size (1) and type are in the first read.
+      const freeSize = FIRST_READ_BYTES - 12 - ftyp.length;
+      const mdatSize = 6 * GiB;
+      const mdatStart = ftyp.length + freeSize;
+      const reader = layout(ftyp, header('free', freeSize), freeSize - 8, largeHeader('mdat', mdatSize), mdatSize - 16, moov);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.calls[1]).to.deep.equal([mdatStart, mdatStart + 15]);
+      const moovStart = mdatStart + mdatSize;
+      expect(reader.calls.at(-1)).to.deep.equal([moovStart, moovStart + moov.length - 1]);
+    });
+
     it('a 64-bit largesize box (size field 1) of 5 GB before the moov is skipped by its 64-bit size', async () => {
       const mdatSize = 5 * GiB; // needs the 64-bit field: more than 2^32
       const reader = layout(ftyp, largeHeader('mdat', mdatSize), mdatSize - 16, moov);
@@ -295,6 +351,49 @@ describe('media-info/video', () => {
       expect((await unreadable(reader)).message).to.match(/too large/);
       expect(reader.bytes).to.be.below(FIRST_READ_BYTES + 100);
       expect(reader.calls).to.have.length(2);
+    });
+  });
+
+  describe('box variants', () => {
+    const [mvhd, trak, udta] = childrenOf(moov) as [{ type: string; bytes: Buffer }, { type: string; bytes: Buffer }, { type: string; bytes: Buffer }];
+    const trakParts = childrenOf(trak.bytes);
+    const withTkhd = (tkhd: Buffer): Buffer => box('trak', ...trakParts.map((part) => (part.type === 'tkhd' ? tkhd : part.bytes)));
+    const tkhd = trakParts.find((part) => part.type === 'tkhd')?.bytes as Buffer;
+    const file = (newMoov: Buffer): Buffer => Buffer.concat([ftyp, middle, newMoov]);
+
+    it('the fixture moov is mvhd, one video trak, udta', () => {
+      expect([mvhd.type, trak.type, udta.type, childrenOf(moov).length]).to.deep.equal(['mvhd', 'trak', 'udta', 3]);
+      expect([mvhd.bytes.readUInt8(8), tkhd.readUInt8(8)], 'both version 0').to.deep.equal([0, 0]);
+    });
+
+    it('version 1 mvhd and tkhd (64-bit times): a capture time after 2040 and a duration past 2^32 ticks', async () => {
+      const created = '2045-01-02T03:04:05.000Z';
+      const longMoov = box('moov', mvhdV1(mvhd.bytes, quickTime(created), 90_000, 90_000 * 20 * 3600), withTkhd(tkhdV1(tkhd)), udta.bytes);
+      expect(await readVideo(memoryFile(file(longMoov)))).to.deep.equal({ width: 320, height: 240, durationSeconds: 20 * 3600, takenAt: created });
+    });
+
+    it('a version 1 mvhd whose creation time is unknown (0) gives no capture time', async () => {
+      const unknown = box('moov', mvhdV1(mvhd.bytes, 0, 1000, 2000), trak.bytes, udta.bytes);
+      expect(await readVideo(memoryFile(file(unknown)))).to.deep.equal({ width: 320, height: 240, durationSeconds: 2 });
+    });
+
+    it('a video track without a picture size (0 wide) is passed over for the next video track', async () => {
+      const twoTracks = box('moov', mvhd.bytes, withTkhd(tkhdWithWidth(tkhd, 0)), withTkhd(tkhdWithWidth(tkhd, 640)), udta.bytes);
+      expect(await readVideo(memoryFile(file(twoTracks)))).to.deep.equal({ ...MP4_INFO, width: 640 });
+      const onlyEmpty = box('moov', mvhd.bytes, withTkhd(tkhdWithWidth(tkhd, 0)), udta.bytes);
+      expect((await unreadable(memoryFile(file(onlyEmpty)))).message).to.match(/no video track/);
+    });
+
+    it('a last child of size 0 extends to the end of its parent', async () => {
+      const open = Buffer.from(udta.bytes);
+      open.writeUInt32BE(0, 0);
+      expect(await readVideo(memoryFile(file(box('moov', mvhd.bytes, trak.bytes, open))))).to.deep.equal(MP4_INFO);
+    });
+
+    it('bytes after the last child too few for a box header (even a cut-off 64-bit one) are ignored', async () => {
+      const cutLarge = largeHeader('free', 64).subarray(0, 12);
+      expect(await readVideo(memoryFile(file(box('moov', mvhd.bytes, trak.bytes, udta.bytes, cutLarge))))).to.deep.equal(MP4_INFO);
+      expect(await readVideo(memoryFile(file(box('moov', mvhd.bytes, trak.bytes, udta.bytes, Buffer.alloc(7)))))).to.deep.equal(MP4_INFO);
     });
   });
 

@@ -183,6 +183,15 @@ describe('net/callbackUrl', () => {
     });
   });
 
+  describe('checkCallbackUrl with the default resolver', () => {
+    it('asks the system resolver: localhost is refused as loopback, and accepted where loopback is allowed', async () => {
+      const error = await rejection(checkCallbackUrl('https://localhost/hook', NO_LOOPBACK));
+      expect(error).to.be.instanceOf(CallbackUrlRejected);
+      expect(error.message).to.match(/loopback/);
+      expect((await checkCallbackUrl('http://localhost:9999/hook', LOOPBACK)).href).to.equal('http://localhost:9999/hook');
+    });
+  });
+
   describe('systemResolver', () => {
     it('resolves localhost (no network needed) to loopback addresses', async () => {
       const addresses = await systemResolver('localhost');

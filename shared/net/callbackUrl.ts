@@ -100,8 +100,8 @@ export async function checkCallbackUrl(raw: string, policy: CallbackPolicy, reso
     throw new CallbackUrlRejected(policy.allowLoopback ? 'only https or http URLs are accepted' : 'only https URLs are accepted');
   }
   if (url.username !== '' || url.password !== '') throw new CallbackUrlRejected('credentials in the URL are not accepted');
+  // https: and http: URLs always have a host (the URL parser refuses them without one).
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === '') throw new CallbackUrlRejected('the URL has no host');
   let addresses: string[];
   if (isIP(host) !== 0) {
     addresses = [host];

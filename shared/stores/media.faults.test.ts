@@ -4,11 +4,12 @@
  * contract suite (media.int.test.ts).
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, type GetCommand, type QueryCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { type HttpError } from '../http/errors';
-import { dynamoMediaStore, VersionConflict, type MediaRecord } from './media';
+import { probeKeys } from '../analysis/similarity';
+import { DuplicateMedia, dynamoMediaStore, VersionConflict, type MediaRecord } from './media';
 
 const record: MediaRecord = {
   id: '01JD8X5Q2W4K6M8N0P2R4T6V9A',
@@ -169,5 +170,114 @@ describe('DynamoDB media store under faults', () => {
     send.onCall(1).resolves({});
     send.onCall(2).rejects(boom());
     expect(((await failure(store.syncTags(record.userId, record.id))) as Error).name).to.equal('InternalServerError');
+  });
+
+  it('answers DuplicateMedia even when the claim it lost to is gone by the time it looks (existingId unknown)', async () => {
+    const { store, send } = stubbed();
+    send.onCall(0).rejects(cancelled('None', 'ConditionalCheckFailed')); // the hash was claimed...
+    send.onCall(1).resolves({}); // ...and released again before the claim could be read
+    const error = await failure(store.createPending({ ...record, sha256: 'c'.repeat(64) }));
+    expect(error).to.be.instanceOf(DuplicateMedia);
+    expect((error as DuplicateMedia).existingId).to.equal('unknown');
+    expect((send.args[1]?.[0] as GetCommand).input.Key).to.deep.equal({ pk: item.pk, sk: `SHA256#${'c'.repeat(64)}` });
+  });
+
+  it('a cancellation whose reasons carry no code (or no reasons at all) counts as conditions failing, not as an outage', async () => {
+    const { store, send } = stubbed();
+    send.rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{}, { Code: 'ConditionalCheckFailed' }] }));
+    expect(await store.markRejected(record, 'unreadable', 'now')).to.equal(false);
+    send.rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
+    expect(await store.markRejected(record, 'unreadable', 'now')).to.equal(false);
+    send.rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{}, { Code: 'ThrottlingError' }] }));
+    expect(((await failure(store.markRejected(record, 'unreadable', 'now'))) as HttpError).status).to.equal(503);
+  });
+
+  it('reads answers without Items or Responses as empty pages', async () => {
+    const { store, send } = stubbed();
+    send.resolves({});
+    expect(await store.list(record.userId, { limit: 5 })).to.deep.equal({ items: [], nextCursor: null });
+    expect(await store.listTags(record.userId)).to.deep.equal([]);
+    expect(await store.deleteUserData(record.userId)).to.equal(0);
+
+    send.reset();
+    send.onCall(0).resolves({ Items: [{ pk: item.pk, sk: item.sk, gsi2pk: 'x', gsi2sk: record.id }] });
+    send.onCall(1).resolves({ UnprocessedKeys: { media: { Keys: [{ pk: item.pk, sk: item.sk }] } } }); // nothing served yet
+    send.onCall(2).resolves({ Responses: { media: [item] } });
+    const page = await withoutWaiting(() => store.list(record.userId, { limit: 5, status: 'pending' }));
+    expect(page.items.map((found) => found.id)).to.deep.equal([record.id]);
+  });
+
+  it('listTags reads every page of counts, keeping only counts above zero', async () => {
+    const { store, send } = stubbed();
+    const more = { pk: item.pk, sk: 'TAG#gone' };
+    send.onCall(0).resolves({ Items: [{ tag: 'sea', count: 1 }, { tag: 'gone', count: 0 }], LastEvaluatedKey: more });
+    send.onCall(1).resolves({ Items: [{ tag: 'beach', count: 3 }] });
+    expect(await store.listTags(record.userId)).to.deep.equal([
+      { tag: 'beach', count: 3 },
+      { tag: 'sea', count: 1 },
+    ]);
+    expect((send.args[1]?.[0] as QueryCommand).input.ExclusiveStartKey).to.deep.equal(more);
+  });
+
+  it('listPendingBefore pages through a shard within the limit, then moves to the next; rows that are not media items are skipped', async () => {
+    const { store, send } = stubbed();
+    const row = (userId: string, mediaId: string) => ({ pk: `USER#${userId}`, sk: `MEDIA#${mediaId}`, gsi3pk: 'x', gsi3sk: 'y' });
+    const more = { pk: 'USER#u1', sk: 'MEDIA#m1', gsi3pk: 'PENDING#0', gsi3sk: '2026#m1' };
+    send.onCall(0).resolves({ Items: [row('u1', 'm1'), { pk: 'USER#u1', sk: 'TAGGED#x#m1' }], LastEvaluatedKey: more });
+    send.onCall(1).resolves({});
+    send.onCall(2).resolves({ Items: [row('u2', 'm2'), row('u3', 'm3')], LastEvaluatedKey: { pk: 'USER#u3', sk: 'MEDIA#m3', gsi3pk: 'PENDING#1', gsi3sk: 'z' } });
+    expect(await store.listPendingBefore('2026-11-20T10:00:00.000Z', 3)).to.deep.equal([
+      { userId: 'u1', mediaId: 'm1' },
+      { userId: 'u2', mediaId: 'm2' },
+      { userId: 'u3', mediaId: 'm3' },
+    ]);
+    const inputs = send.args.map(([command]) => (command as QueryCommand).input);
+    expect(inputs.map((input) => [input.ExpressionAttributeValues?.[':shard'] as unknown, input.Limit, input.ExclusiveStartKey as unknown])).to.deep.equal([
+      ['PENDING#0', 3, undefined],
+      ['PENDING#0', 2, more],
+      ['PENDING#1', 2, undefined],
+    ]);
+  });
+
+  it('findSimilar pages through each band, never lists the item itself, and orders equal distances by id', async () => {
+    const { store, send } = stubbed();
+    const probe = '0000000000000000';
+    const band = `PHASH#${probeKeys(probe)[0] as string}#`;
+    const more = { pk: item.pk, sk: `${band}x` };
+    send.callsFake(async (command: QueryCommand) => {
+      if (command.input.ExpressionAttributeValues?.[':prefix'] !== band) return {};
+      if (command.input.ExclusiveStartKey === undefined) return { Items: [{ mediaId: 'B', hash: '0000000000000003' }, { mediaId: 'SELF', hash: probe }], LastEvaluatedKey: more };
+      return { Items: [{ mediaId: 'A', hash: '0000000000000300' }, { mediaId: 'FAR', hash: 'ffffffffffffffff' }] };
+    });
+    expect(await store.findSimilar(record.userId, probe, 'SELF')).to.deep.equal([
+      { mediaId: 'A', distance: 2 },
+      { mediaId: 'B', distance: 2 },
+    ]);
+    const resumed = send.args.map(([command]) => (command as QueryCommand).input).filter((input) => input.ExclusiveStartKey !== undefined);
+    expect(resumed.map((input) => input.ExclusiveStartKey)).to.deep.equal([more]);
+  });
+
+  it('deleteUserData deletes page after page and counts only the media items', async () => {
+    const { store, send } = stubbed();
+    const more = { pk: item.pk, sk: 'TAG#beach' };
+    send.callsFake(async (command: QueryCommand | BatchWriteCommand) => {
+      if (command instanceof BatchWriteCommand) return {};
+      return command.input.ExclusiveStartKey === undefined ? { Items: [{ pk: item.pk, sk: item.sk }, more], LastEvaluatedKey: more } : { Items: [{ pk: item.pk, sk: 'MEDIA#01JD8X5Q2W4K6M8N0P2R4T6V9B' }] };
+    });
+    expect(await store.deleteUserData(record.userId)).to.equal(2);
+    const deleted = send.args
+      .map(([command]) => command as BatchWriteCommand)
+      .filter((command) => command instanceof BatchWriteCommand)
+      .flatMap((command) => command.input.RequestItems?.['media']?.map((request) => request.DeleteRequest?.Key?.['sk'] as unknown) ?? []);
+    expect(deleted).to.deep.equal([item.sk, 'TAG#beach', 'MEDIA#01JD8X5Q2W4K6M8N0P2R4T6V9B']);
+  });
+
+  it('syncTags lets other failures of its final write through', async () => {
+    const { store, send } = stubbed();
+    send.onCall(0).resolves({ Item: item }); // tags [beach], dirty [beach]
+    send.onCall(1).resolves({}); // entry and count written
+    send.onCall(2).rejects(boom()); // REMOVE dirtyTags
+    expect(((await failure(store.syncTags(record.userId, record.id))) as Error).name).to.equal('InternalServerError');
+    expect((send.args[2]?.[0] as UpdateCommand).input.UpdateExpression).to.equal('REMOVE dirtyTags');
   });
 });

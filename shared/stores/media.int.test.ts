@@ -88,4 +88,53 @@ describe('MediaStore contract: DynamoDB (DynamoDB Local)', function () {
       expect(await store.listTags(userId), 'no item is tagged beach').to.deep.equal([]);
     });
   });
+
+  describe('DynamoDB specifics', () => {
+    const store = () => dynamoMediaStore(dynamo, requireEnv('MEDIA_TABLE'));
+    const newRecord = (userId: string, overrides: Partial<MediaRecord> = {}): MediaRecord => ({
+      id: ulid(),
+      userId,
+      filename: 'a.jpg',
+      contentType: 'image/jpeg',
+      size: 1,
+      status: 'pending',
+      type: 'image',
+      createdAt: '2001-02-03T04:05:06.000Z',
+      updatedAt: '2001-02-03T04:05:06.000Z',
+      title: '',
+      description: '',
+      tags: [],
+      views: 0,
+      version: 1,
+      ...overrides,
+    });
+
+    it('the sweep\'s pending index holds items written pending only (an item written in another state is never swept)', async () => {
+      const userId = ulid();
+      const pending = newRecord(userId);
+      const ready = newRecord(userId, { status: 'ready', objectETag: '"e"' });
+      await store().createPending(pending);
+      await store().createPending(ready);
+      const listed = await store().listPendingBefore('2001-02-03T04:05:07.000Z', 1000);
+      const mine = listed.filter((entry) => entry.userId === userId).map((entry) => entry.mediaId);
+      expect(mine).to.deep.equal([pending.id]);
+      expect((await store().list(userId, { limit: 10, status: 'ready' })).items.map((item) => item.id), 'listed by its own status').to.deep.equal([ready.id]);
+    });
+
+    it('items uploaded without a sha256 are rejected and deleted like others (no claim to release)', async () => {
+      const userId = ulid();
+      const rejected = newRecord(userId);
+      await store().createPending(rejected);
+      expect(await store().markRejected(rejected, 'type_mismatch', '2001-02-03T05:00:00.000Z')).to.equal(true);
+      expect(await store().get(userId, rejected.id)).to.include({ status: 'rejected', rejectReason: 'type_mismatch' });
+
+      const deleted = newRecord(userId, { tags: [] });
+      await store().createPending(deleted);
+      await store().beginDelete(deleted);
+      await store().syncTags(userId, deleted.id);
+      await store().finishDelete((await store().get(userId, deleted.id)) as MediaRecord);
+      expect(await store().get(userId, deleted.id)).to.equal(undefined);
+      expect((await store().list(userId, { limit: 10 })).items.map((item) => item.id)).to.deep.equal([rejected.id]);
+    });
+  });
 });

@@ -4,10 +4,11 @@
  * against DynamoDB Local in *.int.test.ts.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, type QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { type HttpError } from '../http/errors';
+import { dynamoAnalysisStore } from './analyses';
 import { dynamoSessionStore } from './sessions';
 import { dynamoUserStore, EmailTaken, type UserProfile } from './users';
 
@@ -62,6 +63,15 @@ describe('DynamoDB stores under faults', () => {
       send.reset();
       send.rejects(cancelled('None', 'ThrottlingError'));
       expect(((await failure(dynamoUserStore(client, 'users').create(profile, 'hash'))) as HttpError).status).to.equal(503);
+    });
+
+    it('answers a cancellation that names no reason with 503, never EmailTaken', async () => {
+      const { client, send } = stubClient();
+      send.rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
+      expect(((await failure(dynamoUserStore(client, 'users').create(profile, 'hash'))) as HttpError).status).to.equal(503);
+      send.rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{}, {}] }));
+      expect(((await failure(dynamoUserStore(client, 'users').create(profile, 'hash'))) as HttpError).status).to.equal(503);
+      expect(send.callCount, 'not retried').to.equal(2);
     });
 
     it('passes other errors through untouched (the HTTP layer maps them)', async () => {
@@ -127,6 +137,91 @@ describe('DynamoDB stores under faults', () => {
       send.onCall(0).resolves({ Items: keys });
       send.resolves({ UnprocessedItems: { sessions: [{ DeleteRequest: { Key: keys[1] } }] } });
       expect(((await failure(dynamoSessionStore(client, 'sessions').deleteAll('u'))) as HttpError).status).to.equal(503);
+    });
+  
+
+    it('reads a session item without previousHashes (written before reuse detection) as remembering none', async () => {
+      const { client, send } = stubClient();
+      const { previousHashes: _none, ...legacy } = session;
+      send.resolves({ Item: { pk: `USER#${session.userId}`, sk: `SESSION#${session.id}`, ttl: 1, ...legacy } });
+      expect(await dynamoSessionStore(client, 'sessions').get(session.userId, session.id)).to.deep.equal({ ...legacy, previousHashes: [] });
+    });
+
+    it('reads answers without Items as empty pages', async () => {
+      const { client, send } = stubClient();
+      send.resolves({});
+      const store = dynamoSessionStore(client, 'sessions');
+      expect(await store.list(session.userId, 10, undefined, new Date())).to.deep.equal({ items: [], nextCursor: null });
+      expect(await store.deleteAll(session.userId)).to.equal(0);
+    });
+
+    it('deleteAll goes through every page of the user\'s sessions, sparing the one to keep', async () => {
+      const { client, send } = stubClient();
+      const more = { pk: 'USER#u', sk: 'SESSION#2' };
+      send.callsFake(async (command: QueryCommand | BatchWriteCommand) => {
+        if (command instanceof BatchWriteCommand) return {};
+        return command.input.ExclusiveStartKey === undefined
+          ? { Items: [{ pk: 'USER#u', sk: 'SESSION#1' }, more], LastEvaluatedKey: more }
+          : { Items: [{ pk: 'USER#u', sk: 'SESSION#3' }] };
+      });
+      expect(await dynamoSessionStore(client, 'sessions').deleteAll('u', '2')).to.equal(2);
+      const deleted = send.args
+        .map(([command]) => command as BatchWriteCommand)
+        .filter((command) => command instanceof BatchWriteCommand)
+        .flatMap((command) => command.input.RequestItems?.['sessions']?.map((request) => request.DeleteRequest?.Key?.['sk'] as unknown) ?? []);
+      expect(deleted).to.deep.equal(['SESSION#1', 'SESSION#3']);
+      const queries = send.args.map(([command]) => command as QueryCommand).filter((command) => !(command instanceof BatchWriteCommand));
+      expect(queries.map((command) => command.input.ExclusiveStartKey)).to.deep.equal([undefined, more]);
+    });
+  });
+
+  describe('analyses', () => {
+    /** Runs a call whose retries back off, with the clock fast-forwarded instead of waited on. */
+    async function withoutWaiting<T>(call: () => Promise<T>): Promise<T> {
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout'] });
+      try {
+        const settled = call().then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        await clock.runAllAsync();
+        const result = await settled;
+        if ('error' in result) throw result.error;
+        return result.value;
+      } finally {
+        clock.restore();
+      }
+    }
+
+    const job = (sk: string) => ({ pk: 'USER#u', sk });
+
+    it('deleteUserData deletes page after page, re-sending what DynamoDB left unprocessed', async () => {
+      const { client, send } = stubClient();
+      const more = job('ANALYSIS#2');
+      let writes = 0;
+      send.callsFake(async (command: QueryCommand | BatchWriteCommand) => {
+        if (command instanceof BatchWriteCommand) {
+          writes++;
+          return writes === 1 ? { UnprocessedItems: { analyses: [{ DeleteRequest: { Key: more } }] } } : {};
+        }
+        return command.input.ExclusiveStartKey === undefined ? { Items: [job('ANALYSIS#1'), more], LastEvaluatedKey: more } : {};
+      });
+      expect(await withoutWaiting(() => dynamoAnalysisStore(client, 'analyses').deleteUserData('u'))).to.equal(2);
+      const batches = send.args
+        .map(([command]) => command as BatchWriteCommand)
+        .filter((command) => command instanceof BatchWriteCommand)
+        .map((command) => command.input.RequestItems?.['analyses']?.map((request) => request.DeleteRequest?.Key?.['sk'] as unknown));
+      expect(batches).to.deep.equal([['ANALYSIS#1', 'ANALYSIS#2'], ['ANALYSIS#2']]);
+    });
+
+    it('deleteUserData gives up with 503 when DynamoDB never processes a delete', async () => {
+      const { client, send } = stubClient();
+      send.callsFake(async (command: QueryCommand | BatchWriteCommand) =>
+        command instanceof BatchWriteCommand ? { UnprocessedItems: { analyses: [{ DeleteRequest: { Key: job('ANALYSIS#1') } }] } } : { Items: [job('ANALYSIS#1')] },
+      );
+      const error = (await failure(withoutWaiting(() => dynamoAnalysisStore(client, 'analyses').deleteUserData('u')))) as HttpError;
+      expect(error.status).to.equal(503);
+      expect(send.callCount, 'one query, 8 attempts').to.equal(9);
     });
   });
 });

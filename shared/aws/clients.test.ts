@@ -1,0 +1,133 @@
+/**
+ * The AWS clients of shared/aws/: where their requests go and with which credentials, on AWS
+ * (no endpoint setting: the regional AWS endpoint and the function's own credentials) and on
+ * the local stage (the stand-in's endpoint and fixed local credentials, so real credentials
+ * are never sent to a stand-in). Each case loads the module afresh under its environment and
+ * stops the request before it is sent.
+ */
+import path from 'node:path';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListTopicsCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'chai';
+import proxyquire from 'proxyquire';
+
+interface SentRequest {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+}
+
+interface AnyClient {
+  send(command: unknown): Promise<unknown>;
+  middlewareStack: { add(middleware: unknown, options: { step: string; name: string }): void };
+  config: { credentials(): Promise<{ accessKeyId: string }>; maxAttempts(): Promise<number> };
+}
+
+class Captured extends Error {
+  constructor(readonly request: SentRequest) {
+    super('captured');
+  }
+}
+
+/** What `client` would send for `command`: the request as built, before signing and sending. */
+async function requestOf(client: AnyClient, command: unknown): Promise<SentRequest> {
+  client.middlewareStack.add(
+    () => async (args: { request: SentRequest }) => {
+      throw new Captured(args.request);
+    },
+    { step: 'build', name: 'captureRequest' },
+  );
+  try {
+    await client.send(command);
+  } catch (error) {
+    if (error instanceof Captured) return error.request;
+    throw error;
+  }
+  throw new Error('the request was sent');
+}
+
+const REAL_KEY = 'AKIAEXAMPLEREALKEY01';
+
+/** Runs `work` with the module `file` loaded afresh under `env` (on top of the test environment). */
+async function withModule<T>(file: string, env: Record<string, string>, work: (module: T) => Promise<void>): Promise<void> {
+  const changes: Record<string, string> = { AWS_ACCESS_KEY_ID: REAL_KEY, AWS_SECRET_ACCESS_KEY: 'real-secret', ...env };
+  const saved = Object.fromEntries(Object.keys(changes).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, changes);
+  try {
+    await work(proxyquire(path.join(__dirname, file), {}) as T);
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+const region = (): string => process.env['AWS_REGION'] as string;
+
+describe('shared/aws clients', () => {
+  describe('dynamo', () => {
+    it('on AWS (DYNAMODB_ENDPOINT empty): the regional DynamoDB endpoint, the function credentials', async () => {
+      await withModule<{ dynamo: DynamoDBDocumentClient }>('dynamo', { DYNAMODB_ENDPOINT: '' }, async ({ dynamo }) => {
+        const client = dynamo as unknown as AnyClient;
+        const request = await requestOf(client, new GetCommand({ TableName: 'media', Key: { pk: 'a', sk: 'b' } }));
+        expect([request.protocol, request.hostname]).to.deep.equal(['https:', `dynamodb.${region()}.amazonaws.com`]);
+        expect((await client.config.credentials()).accessKeyId).to.equal(REAL_KEY);
+        expect(await client.config.maxAttempts()).to.equal(3);
+      });
+    });
+
+    it('locally: DynamoDB Local at DYNAMODB_ENDPOINT, with local credentials only', async () => {
+      await withModule<{ dynamo: DynamoDBDocumentClient }>('dynamo', { DYNAMODB_ENDPOINT: 'http://127.0.0.1:45678' }, async ({ dynamo }) => {
+        const client = dynamo as unknown as AnyClient;
+        const request = await requestOf(client, new GetCommand({ TableName: 'media', Key: { pk: 'a', sk: 'b' } }));
+        expect([request.protocol, request.hostname, request.port]).to.deep.equal(['http:', '127.0.0.1', 45678]);
+        expect((await client.config.credentials()).accessKeyId).to.equal('local');
+      });
+    });
+  });
+
+  describe('s3', () => {
+    it('on AWS (S3_ENDPOINT empty): virtual-hosted bucket on the regional endpoint, the function credentials', async () => {
+      await withModule<{ s3: S3Client }>('s3', { S3_ENDPOINT: '' }, async ({ s3 }) => {
+        const client = s3 as unknown as AnyClient;
+        const request = await requestOf(client, new GetObjectCommand({ Bucket: 'media-bucket', Key: 'media/u/m/original' }));
+        expect([request.protocol, request.hostname, request.path]).to.deep.equal(['https:', `media-bucket.s3.${region()}.amazonaws.com`, '/media/u/m/original']);
+        expect((await client.config.credentials()).accessKeyId).to.equal(REAL_KEY);
+        expect(await client.config.maxAttempts()).to.equal(3);
+      });
+    });
+
+    it('locally: the S3 stand-in at S3_ENDPOINT, bucket in the path, with its fixed credentials', async () => {
+      await withModule<{ s3: S3Client }>('s3', { S3_ENDPOINT: 'http://127.0.0.1:45679' }, async ({ s3 }) => {
+        const client = s3 as unknown as AnyClient;
+        const request = await requestOf(client, new GetObjectCommand({ Bucket: 'media-bucket', Key: 'media/u/m/original' }));
+        expect([request.protocol, request.hostname, request.port, request.path]).to.deep.equal(['http:', '127.0.0.1', 45679, '/media-bucket/media/u/m/original']);
+        expect((await client.config.credentials()).accessKeyId).to.equal('S3RVER');
+      });
+    });
+  });
+
+  describe('sns', () => {
+    it('on AWS (SNS_ENDPOINT empty): the regional SNS endpoint, the function credentials', async () => {
+      await withModule<{ sns: SNSClient }>('sns', { SNS_ENDPOINT: '' }, async ({ sns }) => {
+        const client = sns as unknown as AnyClient;
+        const request = await requestOf(client, new ListTopicsCommand({}));
+        expect([request.protocol, request.hostname]).to.deep.equal(['https:', `sns.${region()}.amazonaws.com`]);
+        expect((await client.config.credentials()).accessKeyId).to.equal(REAL_KEY);
+        expect(await client.config.maxAttempts()).to.equal(3);
+      });
+    });
+
+    it('locally: serverless-offline-sns at SNS_ENDPOINT, with local credentials only', async () => {
+      await withModule<{ sns: SNSClient }>('sns', { SNS_ENDPOINT: 'http://127.0.0.1:45680' }, async ({ sns }) => {
+        const client = sns as unknown as AnyClient;
+        const request = await requestOf(client, new ListTopicsCommand({}));
+        expect([request.protocol, request.hostname, request.port]).to.deep.equal(['http:', '127.0.0.1', 45680]);
+        expect((await client.config.credentials()).accessKeyId).to.equal('local');
+      });
+    });
+  });
+});

@@ -75,9 +75,22 @@ interface Outcome {
   output: string;
 }
 
+/**
+ * Under `npm test` nyc hooks child_process and adds its preload and its settings (NODE_OPTIONS,
+ * NODE_PRELOAD_*, NYC_CONFIG, NYC_CWD, …) to every child's environment, even an explicit one: in
+ * a child gulp the hook claims `.ts`, so ts-node is never registered and gulpfile.ts fails to
+ * load, and a child nyc would report into this checkout. `env -u` drops them again.
+ */
+function withoutCoverageHooks(exec: Exec): [string, string[]] {
+  const hooked = Object.keys(process.env).filter((name) => name.startsWith('NODE_PRELOAD_') || name.startsWith('NYC_'));
+  const unset = ['NODE_OPTIONS', 'NODE_PATH', 'BABEL_DISABLE_CACHE', 'NYC_CONFIG', 'NYC_CWD', 'NYC_PROCESS_ID', ...hooked].flatMap((name) => ['-u', name]);
+  return ['env', [...unset, exec.command, ...exec.arguments]];
+}
+
 function run(cwd: string, exec: Exec, env: NodeJS.ProcessEnv): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(exec.command, exec.arguments, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, args] = withoutCoverageHooks(exec);
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -117,6 +130,8 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     const dir = workspace(name);
     workspaces.push(dir);
     prepare?.(dir);
+    // Every stage points the SDK at the stand-in, so nothing could ever reach AWS; the unit tests
+    // must hold under that too (a developer's shell may set it as well).
     const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables), AWS_ENDPOINT_URL: fakeAws.endpoint });
     const outputs: string[] = [];
     for (const [jobName, job] of Object.entries(stage.jobs)) {

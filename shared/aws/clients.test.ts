@@ -50,10 +50,14 @@ async function requestOf(client: AnyClient, command: unknown): Promise<SentReque
 
 const REAL_KEY = 'AKIAEXAMPLEREALKEY01';
 
+/** The SDK's own endpoint overrides: a shell (or a deploy job) may have them set; they are not ours to test. */
+const SDK_ENDPOINT_VARIABLES = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'];
+
 /** Runs `work` with the module `file` loaded afresh under `env` (on top of the test environment). */
 async function withModule<T>(file: string, env: Record<string, string>, work: (module: T) => Promise<void>): Promise<void> {
   const changes: Record<string, string> = { AWS_ACCESS_KEY_ID: REAL_KEY, AWS_SECRET_ACCESS_KEY: 'real-secret', ...env };
-  const saved = Object.fromEntries(Object.keys(changes).map((name) => [name, process.env[name]]));
+  const saved = Object.fromEntries([...Object.keys(changes), ...SDK_ENDPOINT_VARIABLES].map((name) => [name, process.env[name]]));
+  for (const name of SDK_ENDPOINT_VARIABLES) delete process.env[name];
   Object.assign(process.env, changes);
   try {
     await work(proxyquire(path.join(__dirname, file), {}) as T);

@@ -7,6 +7,7 @@ import { rekognitionLabeler } from '../../shared/analysis/labels';
 import { signingKeyLoader } from '../../shared/auth/keys';
 import { tokenAudience } from '../../shared/auth/settings';
 import { rekognition } from '../../shared/aws/rekognition';
+import { retryTransient } from '../../shared/aws/retry';
 import { systemClock } from '../../shared/clock';
 import { analysisSettings } from '../../shared/config/analysis';
 import { requireEnv } from '../../shared/config/env';
@@ -33,7 +34,7 @@ const deps: WorkerDeps = {
 
 /**
  * Subscribed to the analysis request topic. Each SNS record names one job. A job another run
- * holds, or a passing failure, fails the invocation: Lambda retries it (twice), and then the
+ * holds, or a passing failure that persists over a few attempts here, fails the invocation: Lambda retries it (twice), and then the
  * event goes to the dead-letter queue; a job a reader finds abandoned is reported failed.
  */
 async function handleRecords(event: SNSEvent): Promise<void> {
@@ -41,7 +42,8 @@ async function handleRecords(event: SNSEvent): Promise<void> {
   for (const record of event.Records ?? []) {
     try {
       const message = z.parse(AnalysisRequestMessage, JSON.parse(record.Sns.Message));
-      const outcome = await runAnalysis(deps, message);
+      // A passing failure is retried here first (the job was handed back to `queued`).
+      const outcome = await retryTransient(() => runAnalysis(deps, message));
       logger.info('analysis run', { analysisId: message.analysisId, outcome });
     } catch (error) {
       if (error instanceof AnalysisBusy) logger.info('analysis busy; Lambda will retry', { reason: error.message });

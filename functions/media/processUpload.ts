@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, S3Event } from 'aws-lambda';
+import { retryTransient } from '../../shared/aws/retry';
 import { systemClock } from '../../shared/clock';
 import { mediaSettings } from '../../shared/config/media';
 import { content } from '../../shared/content/bucket';
@@ -12,7 +13,8 @@ import { media } from '../../shared/stores/mediaTable';
 /**
  * S3 ObjectCreated on media/.../original: checks the real size and type, reads the metadata,
  * writes thumbnails, marks the item ready (or rejected with a reason). Repeatable: S3 may
- * deliver an event more than once. A record that fails is retried by Lambda (the handler
+ * deliver an event more than once. A record that fails (after a few attempts here on passing
+ * dependency failures) is retried by Lambda (the handler
  * throws after trying every record), and lands in the dead-letter queue after that.
  */
 async function processRecords(event: S3Event): Promise<void> {
@@ -22,7 +24,8 @@ async function processRecords(event: S3Event): Promise<void> {
     try {
       // S3 URL-encodes keys in events, with spaces as '+'.
       key = decodeURIComponent(key.replace(/\+/g, ' '));
-      const outcome = await processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector }, key);
+      // processUpload is repeatable, so a passing failure is retried here first.
+      const outcome = await retryTransient(() => processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector }, key));
       logger.info('upload processed', { key, outcome });
     } catch (error) {
       logger.error('upload processing failed', { key, error: error as Error });

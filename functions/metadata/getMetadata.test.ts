@@ -101,6 +101,12 @@ describe('GET /v1/media/{id}/metadata (getMetadata)', () => {
     expect(response.body).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, takenAt: '2025-01-01T00:00:00.000Z', title: '', description: '', tags: [] });
   });
 
+  it('carries the item’s version as a strong ETag (for If-Match on PATCH)', async () => {
+    const record = await processedPhoto(caller.userId);
+    const response = await get(record.id);
+    expect(response.headers['etag']).to.equal(`"${(await world.media.get(caller.userId, record.id))?.version}"`);
+  });
+
   it('does not count a view', async () => {
     const record = await processedPhoto(caller.userId);
     await get(record.id);

@@ -71,6 +71,40 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
     expect(record.description).to.equal('From the Trocadéro');
   });
 
+  describe('If-Match (optimistic concurrency for read-modify-write of tags)', () => {
+    const patchIf = (ifMatch: string, body: unknown) => invoke<Metadata & ErrorBody>(handler, { method: 'PATCH', body, caller, pathParameters: { id: item.id }, headers: { 'if-match': ifMatch } });
+
+    it('answers with the new ETag, and applies a change sent with the current one', async () => {
+      const first = await patch({ tags: ['a'] });
+      expect(first.headers['etag']).to.equal(`"${item.version + 1}"`);
+      const second = await patchIf(first.headers['etag'] as string, { tags: ['a', 'b'] });
+      expect(second.status).to.equal(200);
+      expect(second.headers['etag']).to.equal(`"${item.version + 2}"`);
+      expect((await stored()).tags).to.deep.equal(['a', 'b']);
+    });
+
+    it('accepts * and a list naming the current version', async () => {
+      expect((await patchIf('*', { title: 'x' })).status).to.equal(200);
+      expect((await patchIf(`"99", "${item.version + 1}"`, { title: 'y' })).status).to.equal(200);
+    });
+
+    for (const ifMatch of ['"1"', 'W/"1"', '1', '"abc"', '', '"0"']) {
+      it(`412 precondition_failed for If-Match ${JSON.stringify(ifMatch)} once the item has changed (or never issued); nothing changes`, async () => {
+        await patch({ tags: ['kept'] });
+        const response = await patchIf(ifMatch, { tags: ['lost'] });
+        expect(response.status).to.equal(412);
+        expect(response.body.error.code).to.equal('precondition_failed');
+        expect((await stored()).tags).to.deep.equal(['kept']);
+      });
+    }
+
+    it('404, not 412, for another user’s item', async () => {
+      const theirs = await addItem(stranger.userId);
+      const response = await invoke<ErrorBody>(handler, { method: 'PATCH', body: { tags: ['x'] }, caller, pathParameters: { id: theirs.id }, headers: { 'if-match': '"1"' } });
+      expect(response.status).to.equal(404);
+    });
+  });
+
   it('the processed fields come back with the change; nothing internal leaks', async () => {
     await world.media.markReady(item, { width: 480, height: 640, orientation: 1, thumbnails: { small: 'media/x/thumb-small.webp', large: 'media/x/thumb-large.webp' } }, '"etag-x"', new Date().toISOString());
     const response = await patch({ tags: ['paris'] });

@@ -100,8 +100,35 @@ describe('authorizer (HTTP API Lambda authorizer)', () => {
     });
   }
 
-  it('lets infrastructure failures surface as errors (API Gateway answers 500), not as a silent allow', async () => {
+  it('lets a request through marked `unavailable` when DynamoDB fails, carrying no caller (the function answers 503)', async () => {
     world.sessions.get = () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
-    expect(await denied(authorizerEvent(`Bearer ${validToken(subject)}`))).to.equal('throttled');
+    const result = await authorize(authorizerEvent(`Bearer ${validToken(subject)}`), lambdaContext('authorizer'));
+    expect(result).to.deep.equal({ isAuthorized: true, context: { userId: '', sessionId: '', unavailable: 'true' } });
+  });
+
+  it('does the same when the verification keys cannot be loaded because SSM is throttling', async () => {
+    const failing = loadHandler('functions/sessions/authorizer', world, {
+      '../../shared/auth/verifier': { verificationKeys: () => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })) },
+    }) as Authorizer;
+    const result = await failing(authorizerEvent(`Bearer ${validToken(subject)}`), lambdaContext('authorizer'));
+    expect(result.context).to.deep.equal({ userId: '', sessionId: '', unavailable: 'true' });
+  });
+
+  it('still denies a bad token outright while DynamoDB fails (the signature needs no database)', async () => {
+    world.sessions.get = () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    expect(await denied(authorizerEvent('Bearer not.a.token'))).to.equal('Unauthorized');
+  });
+
+  it('allows a live session even when recording its use fails (lastUsedAt is best effort)', async () => {
+    const stored = await world.sessions.get(subject.userId, subject.sessionId);
+    world.sessions.records.set(`${subject.userId}/${subject.sessionId}`, { ...(stored as NonNullable<typeof stored>), lastUsedAt: new Date(Date.now() - 3600_000).toISOString() });
+    world.sessions.touch = () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    const result = await authorize(authorizerEvent(`Bearer ${validToken(subject)}`), lambdaContext('authorizer'));
+    expect(result).to.deep.equal({ isAuthorized: true, context: subject });
+  });
+
+  it('lets other failures surface as errors (API Gateway answers 500), never as an allow', async () => {
+    world.sessions.get = () => Promise.reject(new TypeError('a bug'));
+    expect(await denied(authorizerEvent(`Bearer ${validToken(subject)}`))).to.equal('a bug');
   });
 });

@@ -6,6 +6,7 @@ import { bearerToken, InvalidToken, verifyAccessToken } from '../../shared/auth/
 import { verificationKeys } from '../../shared/auth/verifier';
 import { systemClock } from '../../shared/clock';
 import { activeSession } from '../../shared/domain/accounts';
+import { isDependencyFailure } from '../../shared/http/errorResponse';
 import { logger } from '../../shared/log';
 import { sessions } from '../../shared/stores/sessionsTable';
 
@@ -30,6 +31,11 @@ function authorizationHeader(event: APIGatewayRequestAuthorizerEventV2): string 
  * a session that still exists -> `{userId, sessionId}` for the route's handler; anything
  * else -> 401. Checking the session on every request is what makes logout and revocation
  * immediate (with the authorizer cache off, the default; docs/security.md).
+ *
+ * When a dependency fails (the keys from SSM, the session from DynamoDB), API Gateway would
+ * answer a failing authorizer with a bare 500. Instead the request is let through marked
+ * `unavailable`, and the HTTP layer answers it 503 + Retry-After before looking at anything
+ * else (shared/http/handler.ts): no handler ever runs for a request whose token was not checked.
  */
 async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> {
   const token = bearerToken(authorizationHeader(event));
@@ -41,15 +47,29 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<API
   try {
     subject = verifyAccessToken(token, await verificationKeys(), tokenAudience, systemClock.now());
   } catch (error) {
+    if (isDependencyFailure(error)) return unavailable(error);
     if (!(error instanceof InvalidToken)) throw error;
     logger.info('access denied', { reason: error.message });
     throw new Error(UNAUTHORIZED, { cause: error });
   }
-  if (!(await activeSession({ sessions, clock: systemClock }, subject))) {
+  let active: boolean;
+  try {
+    active = await activeSession({ sessions, clock: systemClock }, subject);
+  } catch (error) {
+    if (isDependencyFailure(error)) return unavailable(error);
+    throw error;
+  }
+  if (!active) {
     logger.info('access denied', { reason: 'session revoked or expired', userId: subject.userId, sessionId: subject.sessionId });
     throw new Error(UNAUTHORIZED);
   }
   return { isAuthorized: true, context: { userId: subject.userId, sessionId: subject.sessionId } };
+}
+
+/** Through to the function, which answers 503 for it: see above. */
+function unavailable(error: unknown): APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext> {
+  logger.warn('token not checked: a dependency failed', { error: error as Error });
+  return { isAuthorized: true, context: { userId: '', sessionId: '', unavailable: 'true' } };
 }
 
 export const handler = middy<APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>, Error, Context>()

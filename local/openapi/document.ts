@@ -166,6 +166,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'Not allowed',
   404: 'Not found (also for other users’ objects: their existence is never revealed)',
   409: 'Conflict with the current state',
+  412: 'The resource changed since the version named in `If-Match`: read it again',
   413: 'Too large',
   415: 'Unsupported media type',
   429: 'Too many requests: retry after `Retry-After` seconds',
@@ -226,7 +227,11 @@ function operationObject(operation: Operation, nameOf: Map<Schema, string>): Jso
     const gateway = status === 429 || (status === 401 && operation.auth === 'bearer');
     responses[String(status)] = errorResponse(status, errors[status] ?? [], { gateway });
   }
-  const params = [...parameters(operation.params, 'path', operation.path), ...parameters(operation.query, 'query', operation.path)];
+  const params = [
+    ...parameters(operation.params, 'path', operation.path),
+    ...parameters(operation.query, 'query', operation.path),
+    ...Object.entries(operation.requestHeaders ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
+  ];
   return {
     operationId: operation.operationId ?? operation.functionName,
     'x-function': operation.functionName,

@@ -44,6 +44,8 @@ export interface Operation {
   body?: Schema;
   /** The body may be left out entirely (POST /v1/media/{id}/analyses). */
   bodyOptional?: boolean;
+  /** Optional request headers the operation reads, with their descriptions. */
+  requestHeaders?: Record<string, string>;
   requestExample?: unknown;
   success: {
     status: number;
@@ -355,7 +357,7 @@ export const OPERATIONS: Operation[] = [
     description: 'Dimensions, capture time, camera and location (from EXIF), and the title, description and tags the owner gave it.',
     auth: 'bearer',
     params: MediaIdParams,
-    success: { status: 200, description: 'The metadata', schema: MetadataResponse, example: metadata },
+    success: { status: 200, description: 'The metadata', schema: MetadataResponse, example: metadata, headers: { ETag: 'The item’s version as a strong entity tag (`"7"`): send it as `If-Match` with a PATCH' } },
     errors: { 400: ['validation_failed'], ...BEARER, 404: ['media_not_found'], ...DEPENDENCY },
   },
   {
@@ -364,13 +366,17 @@ export const OPERATIONS: Operation[] = [
     path: '/v1/media/{id}/metadata',
     tag: 'metadata',
     summary: 'Change title, description or tags',
-    description: 'Tags are trimmed, lower-cased and deduplicated (at most 50 of 50 characters). Any other field is refused.',
+    description:
+      'Tags are trimmed, lower-cased and deduplicated (at most 50 of 50 characters). Any other field is refused. ' +
+      '`tags` replaces the whole list: a client that reads the tags, adds one and writes them back sends the `ETag` it read as `If-Match`, ' +
+      'gets 412 when someone changed the item in between, and reads again; so no concurrent change is lost.',
     auth: 'bearer',
     params: MediaIdParams,
     body: UpdateMetadataBody,
+    requestHeaders: { 'If-Match': 'Apply only to this version (the `ETag` of GET or of a previous PATCH); `*` or no header: to whatever is current' },
     requestExample: { title: 'Calanques', tags: ['beach', 'holiday'] },
-    success: { status: 200, description: 'The metadata after the change', schema: MetadataResponse, example: metadata },
-    errors: { ...BODY_ERRORS, ...BEARER, 404: ['media_not_found'], 409: ['concurrent_update'], ...DEPENDENCY },
+    success: { status: 200, description: 'The metadata after the change', schema: MetadataResponse, example: metadata, headers: { ETag: 'The new version as a strong entity tag' } },
+    errors: { ...BODY_ERRORS, ...BEARER, 404: ['media_not_found'], 409: ['concurrent_update'], 412: ['precondition_failed'], ...DEPENDENCY },
   },
   {
     functionName: 'listTags',

@@ -25,10 +25,12 @@ let s3: RunningS3 | undefined;
 let offline: RunningOffline | undefined;
 let stackStarting: Promise<LocalStack> | undefined;
 let offlineStarting: Promise<RunningOffline> | undefined;
+const extraOfflines: RunningOffline[] = [];
 const tempDirs: string[] = [];
 
 process.on('exit', () => {
   killNow(offline?.process);
+  for (const running of extraOfflines) killNow(running.process);
   killNow(dynamo?.process);
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -80,8 +82,31 @@ export function offlineApi(): Promise<RunningOffline> {
   return offlineStarting;
 }
 
+/**
+ * Another serverless-offline of the whole API, with extra environment for its functions (the
+ * fault switch ML_FAULTS of the reliability suites), sharing the harness's DynamoDB Local. The
+ * caller may stop it early; the global teardown stops it otherwise.
+ */
+export async function extraOfflineApi(extraEnv: Record<string, string>): Promise<RunningOffline> {
+  await localStack();
+  const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
+  const dataDir = tempDir('ml-offline-extra-');
+  fs.mkdirSync(path.join(dataDir, 'keys'));
+  for (const [variable, file] of [['JWT_PRIVATE_KEYS', 'jwt-private.json'], ['JWT_PUBLIC_KEYS', 'jwt-public.json']] as const) {
+    fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
+  }
+  return startOffline({
+    ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
+    dataDir,
+    extraEnv,
+    workFolder: `.esbuild-test-${process.pid}-${api}`,
+    onSpawn: (running) => extraOfflines.push(running),
+  });
+}
+
 export async function stopEverything(): Promise<void> {
   await offline?.stop();
+  for (const running of extraOfflines.splice(0)) await running.stop();
   await s3?.stop();
   await dynamo?.stop();
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { optionalEnv } from '../config/env';
+import { injectFaults } from './faults';
 
 /**
  * The one DynamoDB client of a function, created at module scope so it is reused across
@@ -9,11 +10,12 @@ import { optionalEnv } from '../config/env';
  */
 const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
 
-export const dynamo = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    // A local endpoint gets local credentials: real ones are never sent to a stand-in.
-    ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-    maxAttempts: 3,
-  }),
-  { marshallOptions: { removeUndefinedValues: true } },
-);
+const client = new DynamoDBClient({
+  // A local endpoint gets local credentials: real ones are never sent to a stand-in.
+  ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  maxAttempts: 3,
+});
+// The reliability suites' fault switch: only ever active against a local stand-in.
+injectFaults(client, 'dynamodb', endpoint);
+
+export const dynamo = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { optionalEnv } from '../config/env';
+import { injectFaults } from './faults';
 
 const endpoint = optionalEnv('S3_ENDPOINT');
 
@@ -14,3 +15,5 @@ export const s3 = new S3Client({
   responseChecksumValidation: 'WHEN_REQUIRED',
   maxAttempts: 3,
 });
+// The reliability suites' fault switch: only ever active against a local stand-in.
+injectFaults(s3, 's3', endpoint);

@@ -1,5 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { optionalEnv } from '../config/env';
+import { injectFaults } from './faults';
 
 const endpoint = optionalEnv('SNS_ENDPOINT');
 
@@ -8,3 +9,5 @@ export const sns = new SNSClient({
   ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   maxAttempts: 3,
 });
+// The reliability suites' fault switch: only ever active against a local stand-in.
+injectFaults(sns, 'sns', endpoint);

@@ -336,8 +336,43 @@ describe('accounts domain', () => {
         (error: Error) => expect(error.message).to.equal('S3 unavailable'),
       );
       expect(w.users.credentials.size, 'no more logins after the first attempt').to.equal(0);
+      expect([...w.sessions.records.values()].map((session) => session.id), 'only the caller’s session is left, so it can retry').to.deep.equal([caller.sessionId]);
       await deleteAccount(deps, caller, 'password no longer checked');
       expect(w.users.profiles.size).to.equal(0);
+      expect(w.sessions.records.size).to.equal(0);
+    });
+
+    it('signs out every other device at once and the caller’s own session last', async () => {
+      const w = world();
+      const { caller } = await signedUpAndLoggedIn(w);
+      await login(w.deps, { email: 'ann@example.com', password: ann.password, remember: false, userAgent: 'phone' });
+      expect(w.sessions.records.size).to.equal(2);
+      const seen: string[][] = [];
+      const deps = { ...w.deps, cleanup: [async () => void seen.push([...w.sessions.records.values()].map((session) => session.id))] };
+      await deleteAccount(deps, caller, ann.password);
+      expect(seen, 'during the cleanup only the caller’s session exists').to.deep.equal([[caller.sessionId]]);
+      expect(w.sessions.records.size).to.equal(0);
+    });
+
+    it('a retry after the profile went but its last session could not be deleted removes that session', async () => {
+      const w = world();
+      const { caller } = await signedUpAndLoggedIn(w);
+      const deleteAll = w.sessions.deleteAll.bind(w.sessions);
+      let calls = 0;
+      w.sessions.deleteAll = async (userId: string, keep?: string) => {
+        calls += 1;
+        if (calls === 2) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+        return deleteAll(userId, keep);
+      };
+      const deps = { ...w.deps, cleanup: [] };
+      await deleteAccount(deps, caller, ann.password).then(
+        () => expect.fail('should fail'),
+        (error: Error) => expect(error.name).to.equal('ThrottlingException'),
+      );
+      expect(w.users.profiles.size).to.equal(0);
+      expect(w.sessions.records.size, 'the caller’s session is left').to.equal(1);
+      await deleteAccount(deps, caller, 'anything');
+      expect(w.sessions.records.size).to.equal(0);
     });
   });
 

@@ -233,14 +233,21 @@ export type AccountCleanup = (userId: string) => Promise<void>;
  */
 export async function deleteAccount(deps: Pick<AccountDeps, 'users' | 'sessions' | 'hasher' | 'clock'> & { cleanup: AccountCleanup[] }, caller: Caller, password: string): Promise<void> {
   const profile = await deps.users.getProfile(caller.userId);
-  if (profile === undefined) return;
+  if (profile === undefined) {
+    // Everything else is gone already: only sessions can be left (a retry after the last step failed).
+    await deps.sessions.deleteAll(caller.userId);
+    return;
+  }
   if (profile.status === 'active') {
     await checkPassword(deps, profile.email, password, () => new InvalidPassword());
     await deps.users.beginDeletion(profile);
   }
-  await deps.sessions.deleteAll(profile.id);
+  // Every other session goes at once. The caller's own session stays until the very end, so
+  // that when a step fails (503) the client can repeat the request with the same token.
+  await deps.sessions.deleteAll(profile.id, caller.sessionId);
   for (const step of deps.cleanup) await step(profile.id);
   await deps.users.deleteProfile(profile.id);
+  await deps.sessions.deleteAll(profile.id);
 }
 
 export interface SessionView {
@@ -287,7 +294,9 @@ export async function activeSession(deps: Pick<AccountDeps, 'sessions' | 'clock'
   const session = await deps.sessions.get(subject.userId, subject.sessionId);
   if (session === undefined || Date.parse(session.expiresAt) <= now.getTime()) return false;
   if (now.getTime() - Date.parse(session.lastUsedAt) > LAST_USED_RESOLUTION_MS) {
-    await deps.sessions.touch(subject.userId, subject.sessionId, now, LAST_USED_RESOLUTION_MS);
+    // lastUsedAt is informative (GET /v1/sessions), best effort: a failed write (throttling, an
+    // outage) must not fail the request the session is valid for; the next request tries again.
+    await deps.sessions.touch(subject.userId, subject.sessionId, now, LAST_USED_RESOLUTION_MS).catch(() => undefined);
   }
   return true;
 }

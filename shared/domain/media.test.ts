@@ -6,7 +6,7 @@ import { fixedClock, memoryContentStore, memoryMediaStore, sequentialIds } from 
 import { originalKey, thumbnailKeys } from '../content/keys';
 import { HttpError } from '../http/errors';
 import { UnreadableMedia, type ImageInfo, type RangeReader, type VideoInfo } from '../media-info/types';
-import { VersionConflict } from '../stores/media';
+import { TagSyncContended, VersionConflict } from '../stores/media';
 import {
   FIRST_READ_BYTES,
   cleanFilename,
@@ -293,7 +293,7 @@ describe('media domain', () => {
       update.onFirstCall().rejects(new VersionConflict());
       update.callThrough();
       const result = await updateMetadata(w, caller, media.id, { tags: ['Beach', 'beach'] });
-      expect(result.tags).to.deep.equal(['beach']);
+      expect(result.metadata.tags).to.deep.equal(['beach']);
       expect(await listTags(w, caller)).to.deep.equal([{ tag: 'beach', count: 1 }]);
 
       update.reset();
@@ -308,8 +308,44 @@ describe('media domain', () => {
       await Promise.all([updateMetadata(w, caller, media.id, { tags: ['a', 'b'] }), updateMetadata(w, caller, media.id, { tags: ['b', 'c'] })]);
       const final = await getMetadata(w, caller, media.id);
       const counts = await listTags(w, caller);
-      expect(counts.map((count) => count.tag).sort()).to.deep.equal([...final.tags].sort());
+      expect(counts.map((count) => count.tag).sort()).to.deep.equal([...final.metadata.tags].sort());
       expect(counts.every((count) => count.count === 1)).to.equal(true);
+    });
+
+    it('updateMetadata with accepted versions (If-Match): applies to one of them, 412 for any other, 412 when it changes under it', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      const read = await getMetadata(w, caller, media.id);
+      const first = await updateMetadata(w, caller, media.id, { tags: ['a'] }, [read.version + 5, read.version]);
+      expect(first.version).to.equal(read.version + 1);
+      expect(first.metadata.tags).to.deep.equal(['a']);
+      for (const stale of [[read.version], []]) {
+        const error = await rejected(updateMetadata(w, caller, media.id, { tags: ['b'] }, stale));
+        expect([error.status, error.code]).to.deep.equal([412, 'precondition_failed']);
+      }
+      // Read-modify-write that lost a race: no retry on top of the other change, a 412 instead.
+      const update = sinon.stub(w.media, 'updateMetadata').rejects(new VersionConflict());
+      const error = await rejected(updateMetadata(w, caller, media.id, { tags: ['a', 'c'] }, [first.version]));
+      expect([error.status, error.code]).to.deep.equal([412, 'precondition_failed']);
+      expect(update.callCount).to.equal(1);
+      update.restore();
+      expect((await getMetadata(w, caller, media.id)).metadata.tags).to.deep.equal(['a']);
+      expect(await listTags(w, caller)).to.deep.equal([{ tag: 'a', count: 1 }]);
+    });
+
+    it('updateMetadata answers 200 once its change is committed even if the tag sync is outrun by other writers; other sync failures go through', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });
+      const sync = sinon.stub(w.media, 'syncTags').rejects(new TagSyncContended());
+      const result = await updateMetadata(w, caller, media.id, { tags: ['x'] });
+      expect(result.metadata.tags).to.deep.equal(['x']);
+      const outage = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      sync.rejects(outage);
+      let thrown: unknown;
+      await updateMetadata(w, caller, media.id, { tags: ['y'] }).catch((caught: unknown) => (thrown = caught));
+      expect(thrown).to.equal(outage);
+      // Contention is a 503 (retry) wherever it is not ignored.
+      expect(new TagSyncContended().status).to.equal(503);
     });
 
     it('listMedia normalises the tag filter and adds thumbnails of ready items', async () => {
@@ -363,18 +399,18 @@ describe('media domain', () => {
       expect(shown).to.include({ type: 'video', width: 320, height: 240, durationSeconds: 2 });
       expect(shown.downloadUrl).to.contain('filename=clip.mp4');
       expect(shown).not.to.have.property('thumbnails');
-      expect(await getMetadata(w, caller, media.id)).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, title: '', description: '', tags: [] });
+      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, title: '', description: '', tags: [] });
     });
 
     it('getMetadata shows camera, location and orientation where processing found them; null sizes before', async () => {
       const w = world();
       const { media } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: JPEG.length });
-      expect(await getMetadata(w, caller, media.id)).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [] });
+      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [] });
       await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
       const location = { latitude: 48.8584, longitude: 2.2945, altitude: 35 };
       const image = async (): Promise<ImageInfo> => ({ width: 30, height: 40, orientation: 6, camera: { make: 'Canon', model: 'EOS R6' }, location });
       await processUpload({ ...w, inspector: fakeInspector({ image }) }, originalKey(caller.userId, media.id));
-      expect(await getMetadata(w, caller, media.id)).to.deep.equal({
+      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({
         width: 30,
         height: 40,
         camera: { make: 'Canon', model: 'EOS R6' },
@@ -395,7 +431,7 @@ describe('media domain', () => {
       await updateMetadata(w, caller, media.id, { title: 'x' }).catch((caught: unknown) => (thrown = caught));
       expect(thrown).to.equal(throttled);
       expect(update.callCount, 'not retried here: the client gets 503 and retries').to.equal(1);
-      expect((await getMetadata(w, caller, media.id)).title).to.equal('');
+      expect((await getMetadata(w, caller, media.id)).metadata.title).to.equal('');
     });
 
     it('deleteMedia lets failures other than a conflict through at once; the item stays', async () => {
@@ -407,7 +443,7 @@ describe('media domain', () => {
       await deleteMedia(w, caller, media.id).catch((caught: unknown) => (thrown = caught));
       expect(thrown).to.equal(throttled);
       expect(begin.callCount).to.equal(1);
-      expect((await getMetadata(w, caller, media.id)).title).to.equal('');
+      expect((await getMetadata(w, caller, media.id)).metadata.title).to.equal('');
     });
 
     it('deleteMedia gives up after 9 conflicting changes in a row with 409 concurrent_update, leaving the item as it was', async () => {

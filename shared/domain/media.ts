@@ -8,9 +8,9 @@ import type { DominantColor } from '../analysis/perceptualHash';
 import type { Clock } from '../clock';
 import type { ContentStore, UploadForm } from '../content/content';
 import { originalKey, parseOriginalKey, thumbnailKeys, userPrefix } from '../content/keys';
-import { Conflict, HttpError, NotFound, PayloadTooLarge, UnsupportedMediaType } from '../http/errors';
+import { Conflict, HttpError, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType } from '../http/errors';
 import { ALLOWED_TYPES, kindOf, UnreadableMedia, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
-import { DuplicateMedia, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
+import { DuplicateMedia, TagSyncContended, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
 
 export interface MediaSettings {
   maxImageBytes: number;
@@ -216,32 +216,52 @@ function metadataView(record: MediaRecord): MetadataView {
   };
 }
 
-export async function getMetadata(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId: string): Promise<MetadataView> {
-  return metadataView(await ownRecord(deps, caller, mediaId));
+/** Metadata with the item's version: its entity tag (`ETag: "<version>"`), for `If-Match`. */
+export interface VersionedMetadata {
+  metadata: MetadataView;
+  version: number;
+}
+
+export async function getMetadata(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId: string): Promise<VersionedMetadata> {
+  const record = await ownRecord(deps, caller, mediaId);
+  return { metadata: metadataView(record), version: record.version };
 }
 
 /**
  * Title, description and tags. Concurrent changes to one item are serialised by the item's
- * version (a loser re-reads and applies its change on top), and tag entries/counts are
- * brought in line afterwards (syncTags), so no tag is lost and counts stay exact.
+ * version, and tag entries/counts are brought in line afterwards (syncTags), so counts stay
+ * exact. Without `expectedVersion` the change is applied on top of whatever is current (a
+ * loser of a race re-reads and retries; the last `tags` written win). With `acceptedVersions`
+ * (`If-Match`) the change applies only to one of those versions, else 412: a client doing read-modify-write of
+ * `tags` loses no other client's tag.
  */
 export async function updateMetadata(
   deps: Pick<MediaDeps, 'media' | 'clock'>,
   caller: Caller,
   mediaId: string,
   changes: { title?: string | undefined; description?: string | undefined; tags?: string[] | undefined },
-): Promise<MetadataView> {
+  acceptedVersions?: number[],
+): Promise<VersionedMetadata> {
   const normalized = { ...changes, ...(changes.tags === undefined ? {} : { tags: normalizeTags(changes.tags) }) };
   for (let attempt = 0; attempt < 8; attempt++) {
     const record = await ownRecord(deps, caller, mediaId);
+    if (acceptedVersions !== undefined && !acceptedVersions.includes(record.version)) throw new PreconditionFailed();
+    let updated: MediaRecord;
     try {
-      const updated = await deps.media.updateMetadata(record, normalized, deps.clock.now().toISOString());
-      await deps.media.syncTags(caller.userId, mediaId);
-      return metadataView(updated);
+      updated = await deps.media.updateMetadata(record, normalized, deps.clock.now().toISOString());
     } catch (error) {
       if (!(error instanceof VersionConflict)) throw error;
+      if (acceptedVersions !== undefined) throw new PreconditionFailed();
       await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+      continue;
     }
+    try {
+      await deps.media.syncTags(caller.userId, mediaId);
+    } catch (error) {
+      // The change is committed; whoever keeps changing the item syncs the entries after it.
+      if (!(error instanceof TagSyncContended)) throw error;
+    }
+    return { metadata: metadataView(updated), version: updated.version };
   }
   throw new HttpError(409, 'concurrent_update', 'The item is being changed by other requests; retry');
 }

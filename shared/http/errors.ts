@@ -78,6 +78,12 @@ export class TooManyRequests extends HttpError {
   }
 }
 
+export class PreconditionFailed extends HttpError {
+  constructor(code = 'precondition_failed', message = 'The resource has changed since it was read (If-Match); read it again') {
+    super(412, code, message);
+  }
+}
+
 export class ServiceUnavailable extends HttpError {
   constructor(retryAfterSeconds = 1, message = 'A dependency is unavailable, retry later') {
     super(503, 'service_unavailable', message, undefined, {

@@ -143,6 +143,38 @@ describe('shared/http handler', () => {
       expect(errorBody(response).details?.[0]?.path).to.equal('body');
     });
 
+    it('400 validation_failed for a string that is not well-formed Unicode (a lone surrogate from a JSON escape), naming where', async () => {
+      const lone = '{"email": "a@example.com", "password": "0123456789\\udcf6"}';
+      const response = await invoke(guarded, { method: 'POST', rawBody: lone, headers: { 'content-type': 'application/json' } });
+      expect(response.status).to.equal(400);
+      expect(errorBody(response).code).to.equal('validation_failed');
+      expect(errorBody(response).details?.[0]?.path).to.equal('body.password');
+      const nested = await invoke(guarded, { method: 'POST', rawBody: '{"list": [{"\\ud800": 1}]}', headers: { 'content-type': 'application/json' } });
+      expect(errorBody(nested).details?.[0]?.path).to.equal('body.list.0');
+      expect(reached.called).to.equal(false);
+      // A well-formed pair of surrogates (an emoji) is fine.
+      const emoji = await invoke(guarded, { method: 'POST', rawBody: '{"email": "a@example.com", "password": "0123456789\\ud83d\\ude00"}', headers: { 'content-type': 'application/json' } });
+      expect(emoji.status).to.equal(200);
+    });
+
+    it('answers deeply nested JSON (64 KB of brackets) with a 400, not a stack overflow', async () => {
+      const depth = MAX_BODY_BYTES / 2 - 8;
+      for (const rawBody of [`${'['.repeat(depth)}${']'.repeat(depth)}`, `${'{"a":'.repeat(depth / 4)}"\\udc00"${'}'.repeat(depth / 4)}`]) {
+        const response = await invoke(guarded, { method: 'POST', rawBody, headers: { 'content-type': 'application/json' } });
+        expect(response.status).to.equal(400);
+        expect(errorBody(response).code).to.equal('validation_failed');
+      }
+    });
+
+    it('ignores a body sent to a route that takes none (no 413/415/400 for it)', async () => {
+      const bodiless = publicRoute({ auth: 'none' }, async ({ body }) => ({ status: 200, body: { sawBody: body !== undefined } }));
+      for (const rawBody of ['not json', 'x'.repeat(MAX_BODY_BYTES + 1), '{"a":1}']) {
+        const response = await invoke(bodiless, { method: 'GET', rawBody, headers: { 'content-type': 'text/plain' } });
+        expect(response.status, rawBody.slice(0, 10)).to.equal(200);
+        expect(response.body).to.deep.equal({ sawBody: false });
+      }
+    });
+
     it('validates path and query parameters, reporting where the bad value came from', async () => {
       const route = publicRoute(
         {

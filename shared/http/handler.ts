@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 import type * as core from 'zod/v4/core';
 import { listEnv } from '../config/env';
 import { logger } from '../log';
-import { HttpError, InvalidJson, PayloadTooLarge, Unauthenticated, UnsupportedMediaType, ValidationFailed } from './errors';
+import { HttpError, InvalidJson, PayloadTooLarge, ServiceUnavailable, Unauthenticated, UnsupportedMediaType, ValidationFailed } from './errors';
 import { isDependencyFailure, toErrorResponse } from './errorResponse';
 import { validationDetails } from './validation';
 
@@ -15,6 +15,29 @@ import { validationDetails } from './validation';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+
+/** A lone UTF-16 surrogate: JSON escapes such as `\uDC00` can make one, UTF-8 cannot carry it on. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Where in a parsed body a string (or a key) is not well-formed Unicode, if anywhere. A loop
+ * over a stack, not recursion: 64 KB of `[[[[…` nests deeper than the call stack goes.
+ */
+function illFormedAt(body: unknown): string | undefined {
+  const pending: Array<[unknown, string]> = [[body, 'body']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return path;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(key)) return path;
+        pending.push([item, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
 
 /** Who is calling: set by the Lambda authorizer on protected routes. */
 export interface Caller {
@@ -85,11 +108,18 @@ function readBody(event: APIGatewayProxyEventV2, headers: Record<string, string>
   if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType)) {
     throw new UnsupportedMediaType('The request body must be JSON (Content-Type: application/json)');
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    parsed = JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
     throw new InvalidJson();
   }
+  // Such a string could be neither stored as UTF-8 nor put into a URL or a header later.
+  const illFormed = illFormedAt(parsed);
+  if (illFormed !== undefined) {
+    throw new ValidationFailed([{ path: illFormed, message: 'Must be well-formed Unicode (no lone surrogates)', code: 'invalid_format' }]);
+  }
+  return parsed;
 }
 
 function validate<S extends Schema | undefined>(schema: S, value: unknown, location: string): Output<S> {
@@ -104,6 +134,8 @@ function callerFrom(event: APIGatewayProxyEventV2): Caller {
   // serverless-offline puts it directly on `authorizer`. Accept both shapes.
   const authorizer = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer;
   const context = (authorizer?.['lambda'] ?? authorizer) as Record<string, unknown> | undefined;
+  // The authorizer could not check the token (a dependency failed): never run the handler.
+  if (context?.['unavailable'] === 'true') throw new ServiceUnavailable(1, 'Authentication is temporarily unavailable; retry');
   const userId = context?.['userId'];
   const sessionId = context?.['sessionId'];
   if (typeof userId !== 'string' || userId === '' || typeof sessionId !== 'string' || sessionId === '') {
@@ -183,17 +215,19 @@ const errorMapper = (): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayPr
 function wrap(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined, Schema | undefined>, fn: (request: never) => Promise<HttpResult>) {
   const core = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = requestIdOf(event, context);
+    // Who is calling comes first: nothing of a request is looked at before its caller is known.
+    const caller = spec.auth === 'bearer' ? { caller: callerFrom(event) } : {};
     const headers = lowerCaseHeaders(event.headers);
-    const rawBody = readBody(event, headers);
+    // A body sent to a route that takes none is ignored, as HTTP lets a server do.
     const request = {
-      body: validate(spec.body, rawBody, 'body'),
+      body: spec.body === undefined ? undefined : validate(spec.body, readBody(event, headers), 'body'),
       params: validate(spec.params, event.pathParameters ?? {}, 'path'),
       query: validate(spec.query, event.queryStringParameters ?? {}, 'query'),
       headers,
       requestId,
       event,
       context,
-      ...(spec.auth === 'bearer' ? { caller: callerFrom(event) } : {}),
+      ...caller,
     };
     const result = await fn(request as never);
     if (spec.response !== undefined && result.body !== undefined && result.status < 300) {
@@ -209,8 +243,8 @@ function wrap(spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | u
     .use(
       httpCors({
         origins: corsOrigins,
-        headers: 'Content-Type,Authorization,X-Request-Id',
-        exposeHeaders: 'X-Request-Id,Location,Retry-After',
+        headers: 'Content-Type,Authorization,X-Request-Id,If-Match',
+        exposeHeaders: 'X-Request-Id,Location,Retry-After,ETag',
         methods: 'GET,POST,PATCH,DELETE,OPTIONS',
         maxAge: 600,
       }),

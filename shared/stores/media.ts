@@ -110,6 +110,17 @@ export class VersionConflict extends Error {
   override readonly name = 'VersionConflict';
 }
 
+/**
+ * syncTags gave up because other writers kept changing the item. Each of them syncs after its
+ * own write, and the last one meets no competition: the entries catch up without this caller.
+ * A writer that has committed its change may ignore it; anywhere else it is a 503 (retry).
+ */
+export class TagSyncContended extends ServiceUnavailable {
+  constructor() {
+    super(1, 'The item is being changed by other requests; retry');
+  }
+}
+
 /** A tag sync worked from a version of the item that has since changed: start over. */
 class StaleSync extends Error {
   override readonly name = 'StaleSync';
@@ -494,6 +505,8 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
         const record = await store.get(userId, mediaId);
         const dirty = record?.dirtyTags ?? [];
         if (record === undefined || dirty.length === 0) return;
+        // Others are changing the item too: let them get ahead (jittered) before reading it again.
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 15 * attempt));
         try {
           await inParallel(dirty, 8, (tag) => ensureTagEntry(userId, mediaId, tag, record.tags.includes(tag), record.version));
         } catch (error) {
@@ -516,7 +529,7 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
           if (!isConditionFailure(error)) throw error;
         }
       }
-      throw new ServiceUnavailable(1, 'The item is being changed by other requests; retry');
+      throw new TagSyncContended();
     },
 
     async listTags(userId) {

@@ -38,6 +38,7 @@ export async function startOffline({
   timeoutMs = 90_000,
   onSpawn = () => undefined,
   workFolder,
+  outputLimit = 200_000,
 }: {
   ports: OfflinePorts;
   dataDir: string;
@@ -48,6 +49,11 @@ export async function startOffline({
   workFolder?: string;
   /** Called as soon as the process exists, so a caller can stop it even before it is ready. */
   onSpawn?: (running: RunningOffline) => void;
+  /**
+   * How many characters of its output (stdout and stderr, its Lambda workers' included) the
+   * process keeps for `output()`, newest last; `Infinity` keeps everything (log scans).
+   */
+  outputLimit?: number;
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   // serverless-s3-local takes bucket CORS as an XML file: write the one serverless.yml declares.
@@ -80,11 +86,13 @@ export async function startOffline({
     stdio: ['ignore', stdio, stdio],
   });
   let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-200_000);
+  const keep = (chunk: string): void => {
+    output = output + chunk;
+    if (output.length > outputLimit) output = output.slice(-outputLimit);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  // Decoded as streams: a character split across two chunks is not mangled.
+  child.stdout?.setEncoding('utf8').on('data', keep);
+  child.stderr?.setEncoding('utf8').on('data', keep);
 
   const baseUrl = `http://127.0.0.1:${ports.api}`;
   const running: RunningOffline = {

@@ -84,10 +84,11 @@ export function offlineApi(): Promise<RunningOffline> {
 
 /**
  * Another serverless-offline of the whole API, with extra environment for its functions (the
- * fault switch ML_FAULTS of the reliability suites), sharing the harness's DynamoDB Local. The
- * caller may stop it early; the global teardown stops it otherwise.
+ * fault switch ML_FAULTS of the reliability suites, LOG_LEVEL), sharing the harness's DynamoDB
+ * Local. `outputLimit` as in startOffline (`Infinity`: keep all it prints). The caller may stop
+ * it early; the global teardown stops it otherwise.
  */
-export async function extraOfflineApi(extraEnv: Record<string, string>): Promise<RunningOffline> {
+export async function extraOfflineApi(extraEnv: Record<string, string>, { outputLimit }: { outputLimit?: number } = {}): Promise<RunningOffline> {
   await localStack();
   const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
   const dataDir = tempDir('ml-offline-extra-');
@@ -99,6 +100,7 @@ export async function extraOfflineApi(extraEnv: Record<string, string>): Promise
     ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
     dataDir,
     extraEnv,
+    ...(outputLimit === undefined ? {} : { outputLimit }),
     workFolder: `.esbuild-test-${process.pid}-${api}`,
     onSpawn: (running) => extraOfflines.push(running),
   });

@@ -90,6 +90,13 @@ describe('media domain', () => {
       await createMedia(w, caller, { filename: 'a', contentType: 'video/mp4', size: settings.maxImageBytes + 1 });
     });
 
+    it('names the accepted types in a 415, never the type it was given', async () => {
+      const refused = await rejected(createMedia(world(), caller, { filename: 'a', contentType: 'text/x-<script>probe', size: 1 }));
+      expect(refused.status).to.equal(415);
+      expect(refused.message).not.to.contain('probe');
+      expect(refused.message).to.contain('image/jpeg');
+    });
+
     it('answers a second upload of the same content (sha256) with 409 duplicate and the existing id', async () => {
       const w = world();
       const sha256 = 'A'.repeat(64);

@@ -138,7 +138,8 @@ export async function createMedia(
   input: { filename: string; contentType: string; size: number; sha256?: string | undefined },
 ): Promise<{ media: MediaView; upload: UploadForm }> {
   const kind = kindOf(input.contentType);
-  if (kind === undefined) throw new UnsupportedMediaType(`Content type ${input.contentType} is not accepted; use one of ${ALLOWED_TYPES.join(', ')}`);
+  // The message names what is accepted, never what was sent: error bodies echo no input.
+  if (kind === undefined) throw new UnsupportedMediaType(`This content type is not accepted; use one of ${ALLOWED_TYPES.join(', ')}`);
   const limit = kind === 'image' ? deps.settings.maxImageBytes : deps.settings.maxVideoBytes;
   if (input.size > limit) throw new PayloadTooLarge(`${kind === 'image' ? 'Images' : 'Videos'} may be at most ${limit} bytes`);
   const now = deps.clock.now();

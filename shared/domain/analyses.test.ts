@@ -165,6 +165,30 @@ describe('analyses domain', () => {
       expect(labeler.detect.firstCall.args).to.deep.equal(['bucket', originalKey(caller.userId, item.id)]);
     });
 
+    for (const [what, fields] of [
+      ['a WebP', { contentType: 'image/webp', filename: 'a.webp' }],
+      ['a GIF', { contentType: 'image/gif', filename: 'a.gif' }],
+      ['a JPEG over 15 MB', { size: 15 * 1024 * 1024 + 1 }],
+    ] as const) {
+      it(`${what}: Rekognition cannot read it, so the job succeeds without asking, labels null, labelsSource "unsupported"`, async () => {
+        const w = world();
+        const labeler = { detect: sinon.spy(async () => [{ name: 'Tower', confidence: 98.1 }]) };
+        const { message } = await queued(w, fields);
+        expect(await runAnalysis({ ...w.worker, labeler, settings: { ...settings, labelsEnabled: true } }, message)).to.equal('succeeded');
+        const job = await w.analyses.get(caller.userId, message.analysisId);
+        expect(job?.result).to.include({ labels: null, labelsSource: 'unsupported' });
+        expect(labeler.detect.called).to.equal(false);
+      });
+    }
+
+    it('a PNG of exactly 15 MB is labelled', async () => {
+      const w = world();
+      const labeler = { detect: sinon.spy(async () => []) };
+      const { message } = await queued(w, { contentType: 'image/png', size: 15 * 1024 * 1024 });
+      await runAnalysis({ ...w.worker, labeler, settings: { ...settings, labelsEnabled: true } }, message);
+      expect((await w.analyses.get(caller.userId, message.analysisId))?.result).to.deep.include({ labels: [], labelsSource: 'rekognition' });
+    });
+
     it('an image processed without a hash (before hashing existed) ends failed with media_unavailable', async () => {
       const w = world();
       const { item, message } = await queued(w);

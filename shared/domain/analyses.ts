@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallbackOutcome, DeliveryOptions } from '../analysis/callback';
-import type { Labeler } from '../analysis/labels';
+import { labelable, type Labeler } from '../analysis/labels';
 import type { Clock } from '../clock';
 import { originalKey } from '../content/keys';
 import { isDependencyFailure } from '../http/errorResponse';
@@ -162,17 +162,13 @@ async function analyse(deps: WorkerDeps, job: AnalysisRecord): Promise<AnalysisR
     throw new MediaUnavailable('The image has no perceptual hash; upload it again');
   }
   const key = originalKey(job.userId, job.mediaId);
+  // Rekognition refuses WebP, GIF and images over 15 MB: such a job succeeds without labels.
+  const labelsSource = deps.labeler === undefined ? 'disabled' : labelable(media.contentType, media.size) ? 'rekognition' : 'unsupported';
   const [similarMedia, labels] = await Promise.all([
     deps.media.findSimilar(job.userId, media.perceptualHash, job.mediaId),
-    deps.labeler === undefined ? Promise.resolve(null) : deps.labeler.detect(deps.bucket, key),
+    labelsSource === 'rekognition' && deps.labeler !== undefined ? deps.labeler.detect(deps.bucket, key) : Promise.resolve(null),
   ]);
-  return {
-    perceptualHash: media.perceptualHash,
-    dominantColors: media.dominantColors,
-    similarMedia,
-    labels,
-    labelsSource: deps.labeler === undefined ? 'disabled' : 'rekognition',
-  };
+  return { perceptualHash: media.perceptualHash, dominantColors: media.dominantColors, similarMedia, labels, labelsSource };
 }
 
 export type RunOutcome = 'succeeded' | 'failed' | 'already-done' | 'missing' | 'superseded';

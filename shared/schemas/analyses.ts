@@ -19,7 +19,7 @@ export const AnalysisResponse = z.object({
       dominantColors: z.array(z.object({ hex: z.string(), ratio: z.number() })),
       similarMedia: z.array(z.object({ mediaId: Id, distance: z.number() })),
       labels: z.nullable(z.array(z.object({ name: z.string(), confidence: z.number() }))),
-      labelsSource: z.enum(['rekognition', 'disabled']),
+      labelsSource: z.enum(['rekognition', 'disabled', 'unsupported']),
     }),
   ),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),

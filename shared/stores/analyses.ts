@@ -25,7 +25,7 @@ export interface AnalysisResult {
   dominantColors: DominantColor[];
   similarMedia: SimilarMedia[];
   labels: Label[] | null;
-  labelsSource: 'rekognition' | 'disabled';
+  labelsSource: 'rekognition' | 'disabled' | 'unsupported';
 }
 
 export interface AnalysisError {

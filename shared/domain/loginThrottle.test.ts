@@ -40,6 +40,28 @@ describe('login throttle policy', () => {
     expect(durations).to.deep.equal([1, 2, 4, 8, 16, 32, 60, 60, 60]);
   });
 
+  it('after a lock, one attempt: its failure locks again at once, doubled; 15 quiet minutes after the lock start afresh', () => {
+    let state: ReturnType<typeof afterFailure> | undefined;
+    for (let i = 0; i < THROTTLE_POLICY.maxFailures; i++) state = afterFailure(state, T0 + i);
+    const firstLockEnd = (state as ReturnType<typeof afterFailure>).lockedUntil;
+    state = afterFailure(state, firstLockEnd + 1000);
+    expect(state.lockedUntil).to.equal(firstLockEnd + 1000 + 2 * THROTTLE_POLICY.baseLockMs);
+    const quiet = afterFailure(state, state.lockedUntil + THROTTLE_POLICY.windowMs + 1);
+    expect(quiet).to.include({ failures: 1, lockouts: 2 });
+    expect(lockedForSeconds(quiet, state.lockedUntil + THROTTLE_POLICY.windowMs + 1)).to.equal(0);
+  });
+
+  it('a guesser gets at most 9 attempts in the first 15 minutes (5, then one per lock of 1, 2, 4, 8 minutes)', () => {
+    let state: ReturnType<typeof afterFailure> | undefined;
+    let attempts = 0;
+    for (let now = T0; now < T0 + THROTTLE_POLICY.windowMs; now += 1000) {
+      if (lockedForSeconds(state, now) > 0) continue;
+      attempts++;
+      state = afterFailure(state, now);
+    }
+    expect(attempts).to.be.at.most(9);
+  });
+
   it('recordFailure re-reads and retries when a concurrent attempt saved first (no lost failure)', async () => {
     const users = memoryUserStore();
     await Promise.all(Array.from({ length: 4 }, () => recordFailure(users, 'ann@example.com', undefined, T0)));

@@ -3,7 +3,10 @@ import type { LoginThrottleState, UserStore } from '../stores/users';
 /**
  * Per-account login throttling. Five failed attempts within 15 minutes lock the account's
  * logins; the lock lasts 1 minute the first time and doubles with every further lock (up to
- * an hour), and the count of locks is remembered for 24 hours after the last failure. Attempts
+ * an hour), and the count of locks is remembered for 24 hours after the last failure. Once a
+ * lock is served, one attempt is allowed (the owner may have remembered the password); if it
+ * fails within 15 minutes the next, longer lock starts at once: a guesser gets one try per lock,
+ * not five (about nine in the first quarter of an hour). Attempts
  * during a lock are refused with 429 + Retry-After without checking the password. A successful
  * login clears the state. Keyed by the (hashed) email whether or not an account exists, so the
  * throttle reveals nothing about which emails are registered.
@@ -32,8 +35,9 @@ export function afterFailure(state: LoginThrottleState | undefined, now: number)
   }
   const lockMs = Math.min(THROTTLE_POLICY.baseLockMs * 2 ** current.lockouts, THROTTLE_POLICY.maxLockMs);
   const lockedUntil = now + lockMs;
-  // Counting starts afresh once the lock has been served.
-  return { failures: 0, windowStartedAt: lockedUntil, lockedUntil, lockouts: current.lockouts + 1, version: current.version };
+  // After the lock, one more failure within the window locks again (failures stay one short of
+  // the limit); 15 quiet minutes after the lock start a new count.
+  return { failures: THROTTLE_POLICY.maxFailures - 1, windowStartedAt: lockedUntil, lockedUntil, lockouts: current.lockouts + 1, version: current.version };
 }
 
 /** Records one failed attempt, re-reading and retrying when a concurrent attempt got there first. */

@@ -194,7 +194,10 @@ describe(`under ${Math.round(RATE * 100)}% injected DynamoDB, S3 and SNS faults`
     expect(failures).to.deep.equal([]);
     const totals = client.statusTotals();
     expect(Object.keys(totals).filter((status) => Number(status) >= 500 && Number(status) !== 503), 'no 5xx but 503').to.deep.equal([]);
-    expect(client.retries, 'the faults reached clients at least sometimes (else the run tested nothing)').to.be.greaterThan(0);
+    // The run tested something: faults were injected, and many (most are absorbed by the SDK's and
+    // the handlers' retries, so whether any 503 reaches a client varies from run to run).
+    const injected = fs.existsSync(faultLog) ? fs.readFileSync(faultLog, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+    expect(injected, 'faults injected').to.be.greaterThan(20 * USERS);
     expect(client.unclean, 'every 503 is service_unavailable with Retry-After').to.deep.equal([]);
     // Everything these users had is gone, in every store: nothing lost half-way, nothing left behind.
     const after = await checkConsistency(target, { userIds, settled: true });

@@ -11,13 +11,6 @@ export interface Labeler {
 }
 
 export const MAX_LABELS = 10;
-
-/** What DetectLabels can read from S3: JPEG and PNG, up to 15 MB (the Rekognition quotas). */
-const READABLE_TYPES = new Set(['image/jpeg', 'image/png']);
-export const MAX_LABEL_BYTES = 15 * 1024 * 1024;
-
-/** Whether Rekognition can label this original at all (WebP, GIF and larger images it cannot). */
-export const labelable = (contentType: string, size: number): boolean => READABLE_TYPES.has(contentType) && size <= MAX_LABEL_BYTES;
 export const MIN_CONFIDENCE = 70;
 
 export function rekognitionLabeler(client: RekognitionClient): Labeler {

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CallbackOutcome, DeliveryOptions } from '../analysis/callback';
-import { labelable, type Labeler } from '../analysis/labels';
+import { labelable } from '../analysis/labelable';
+import type { Labeler } from '../analysis/labels';
 import type { Clock } from '../clock';
 import { originalKey } from '../content/keys';
 import { isDependencyFailure } from '../http/errorResponse';

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { freePortsSync } from './stack/ports';
 import { exited } from './stack/processes';
+import { contractFetch } from './test/contract';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -109,17 +110,17 @@ describe('npm start (local/start.ts)', function () {
       const started = running;
       await waitFor(() => /\[local\] ready: API http:\/\/localhost:\d+\/v1/.test(started.output()), 120_000, 'the ready line', started.output);
 
-      const response = await fetch(`http://127.0.0.1:${started.apiPort}/v1/health`);
+      const response = await contractFetch(`http://127.0.0.1:${started.apiPort}/v1/health`);
       expect(response.status).to.equal(200);
-      expect(((await response.json()) as { status: string }).status).to.equal('ok');
+      expect(response.json<{ status: string }>().status).to.equal('ok');
 
       // Data persists across restarts: the first run signs up, the second logs in.
       const json = { 'content-type': 'application/json' };
       if (run === 'first') {
-        const created = await fetch(`http://127.0.0.1:${started.apiPort}/v1/users`, { method: 'POST', headers: json, body: JSON.stringify(account) });
+        const created = await contractFetch(`http://127.0.0.1:${started.apiPort}/v1/users`, { method: 'POST', headers: json, body: JSON.stringify(account) });
         expect(created.status).to.equal(201);
       } else {
-        const login = await fetch(`http://127.0.0.1:${started.apiPort}/v1/sessions`, {
+        const login = await contractFetch(`http://127.0.0.1:${started.apiPort}/v1/sessions`, {
           method: 'POST',
           headers: json,
           body: JSON.stringify({ email: account.email, password: account.password }),

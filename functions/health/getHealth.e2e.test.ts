@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import packageJson from '../../package.json';
+import { contractFetch } from '../../local/test/contract';
 import { offlineApi } from '../../local/test/stack';
 
 describe('GET /v1/health over HTTP (serverless-offline)', function () {
@@ -10,13 +11,13 @@ describe('GET /v1/health over HTTP (serverless-offline)', function () {
     baseUrl = (await offlineApi()).baseUrl;
   });
 
-  it('answers 200 JSON with version, stage and a request id', async () => {
-    const response = await fetch(`${baseUrl}/v1/health`);
+  it('answers 200 JSON with version, stage and a request id (as docs/openapi.v1.json documents)', async () => {
+    const response = await contractFetch(`${baseUrl}/v1/health`);
     expect(response.status).to.equal(200);
-    expect(response.headers.get('content-type')).to.contain('application/json');
-    expect(response.headers.get('x-request-id')).to.be.a('string').and.not.be.empty;
-    expect(response.headers.get('x-content-type-options')).to.equal('nosniff');
-    expect(await response.json()).to.deep.equal({ status: 'ok', version: packageJson.version, stage: 'local' });
+    expect(response.headers['content-type']).to.contain('application/json');
+    expect(response.headers['x-request-id']).to.be.a('string').and.not.be.empty;
+    expect(response.headers['x-content-type-options']).to.equal('nosniff');
+    expect(response.json()).to.deep.equal({ status: 'ok', version: packageJson.version, stage: 'local' });
   });
 
   it('answers a CORS preflight from an allowed origin', async () => {

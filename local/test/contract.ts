@@ -119,6 +119,15 @@ export function checkHttpResponse(method: string, requestPath: string, response:
   checkResponse(located, response);
 }
 
+/** fetch() for tests that do not use ApiClient: the answer is checked against the document too. */
+export async function contractFetch(url: string, init?: RequestInit): Promise<ObservedResponse & { json: <T>() => T }> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  const observed = { status: response.status, headers: Object.fromEntries([...response.headers].map(([name, value]) => [name.toLowerCase(), value])), text };
+  checkHttpResponse(init?.method ?? 'GET', new URL(url).pathname, observed);
+  return { ...observed, json: <T>() => JSON.parse(text) as T };
+}
+
 // --- in-process handlers -------------------------------------------------------------------
 
 const handlerFunctions = new WeakMap<object, string>();

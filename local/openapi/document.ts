@@ -295,6 +295,48 @@ export function buildOpenApi(): Json {
     ],
     tags: [...TAGS].sort((a, b) => a.name.localeCompare(b.name)),
     paths,
+    webhooks: {
+      analysisFinished: {
+        post: {
+          operationId: 'analysisFinished',
+          tags: ['analyses'],
+          summary: 'Callback when an analysis ends',
+          description:
+            'What the service POSTs to the `callbackUrl` of `POST /v1/media/{id}/analyses` once the job has succeeded or failed: the job, as `GET /v1/analyses/{id}` ' +
+            'would show it. `X-Media-Library-Signature` is a JWT (ES256, `typ: callback+jwt`) signed with a key of `GET /v1/.well-known/jwks.json`; its `aud` is the ' +
+            'callback URL and its `body_sha256` the SHA-256 (hex) of the exact body. Verify both before trusting the body (docs/analysis.md has an example). ' +
+            'Up to 3 attempts (after 1 s and 4 s), 5 s timeout each, no redirects followed; the outcome is recorded in the job’s `callback`.',
+          parameters: [
+            {
+              name: 'X-Media-Library-Signature',
+              in: 'header',
+              required: true,
+              description: 'The signature JWT; verify it with the JWKS, `aud` = your callback URL, `body_sha256` = SHA-256 of the body.',
+              schema: { type: 'string' },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { $ref: '#/components/schemas/Analysis' },
+                example: {
+                  id: '01JD8X7B2C3D4E5F6G7H8J9K0M',
+                  mediaId: '01JD8X6A1B2C3D4E5F6G7H8J9K',
+                  status: 'succeeded',
+                  createdAt: '2026-11-21T09:30:00.000Z',
+                  updatedAt: '2026-11-21T09:30:02.000Z',
+                  result: { perceptualHash: 'f0e1d2c3b4a59687', dominantColors: [{ hex: '#3a6ea5', ratio: 0.41 }], similarMedia: [], labels: null, labelsSource: 'disabled' },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': { description: 'Received. Any 2xx acknowledges the callback; anything else, or no answer within 5 s, is retried.' },
+          },
+        },
+      },
+    },
     components: {
       schemas,
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token of `POST /v1/sessions` or `POST /v1/sessions/refresh`.' } },

@@ -66,6 +66,7 @@ describe(`under ${Math.round(RATE * 100)}% injected DynamoDB, S3 and SNS faults`
   const outcomes: string[] = [];
   const reuploads: number[] = [];
   const analysisAttempts: number[] = [];
+  const abandonedJobs: number[] = [];
   let started = 0;
 
   before(async () => {
@@ -87,7 +88,10 @@ describe(`under ${Math.round(RATE * 100)}% injected DynamoDB, S3 and SNS faults`
     console.log(`\n  fault injection: rate ${RATE}, seed ${SEED}, ${USERS} users, ${seconds.toFixed(1)} s`);
     console.log(`  injected faults: ${faults.length} (${Object.entries(byService).map(([key, count]) => `${key} ${count}`).join(', ')})`);
     console.log(`  requests: ${Object.values(totals).reduce((a, b) => a + b, 0)}, by status: ${JSON.stringify(totals)}, repeated after 503/429: ${client?.retries ?? 0}`);
-    console.log(`  uploads posted again (processing failed): ${reuploads.reduce((a, b) => a + b, 0)}; analyses requested again: ${analysisAttempts.reduce((a, b) => a + b - 1, 0)}`);
+    console.log(
+      `  uploads posted again (processing failed): ${reuploads.reduce((a, b) => a + b, 0)}; analyses requested again: ${analysisAttempts.reduce((a, b) => a + b - 1, 0)}` +
+        ` (jobs left unfinished by a lost delivery: ${abandonedJobs.reduce((a, b) => a + b, 0)})`,
+    );
     for (const [route, figures] of [...(client?.routes ?? new Map())].sort(([a], [b]) => a.localeCompare(b))) {
       console.log(`    ${route.padEnd(36)} ${String(figures.requests).padStart(4)} req  ${JSON.stringify(figures.statuses)}  p50 ${percentile(figures.latenciesMs, 50).toFixed(0)} ms`);
     }
@@ -143,9 +147,13 @@ describe(`under ${Math.round(RATE * 100)}% injected DynamoDB, S3 and SNS faults`
     ]);
 
     // Analysis: a job that failed or never ran (its request or its worker hit faults) is asked for again.
+    // The abandoned job keeps its state: on AWS Lambda would deliver it again (twice), locally nobody
+    // does, and readers see it failed once its lease or the start deadline has passed (docs/analysis.md).
     let job: Job | undefined;
     let attempts = 0;
+    const abandoned = new Set<string>();
     for (; attempts < 4 && job?.status !== 'succeeded'; attempts++) {
+      if (job !== undefined && (job.status === 'queued' || job.status === 'running')) abandoned.add(job.id);
       const requested = await client.post<Job>(`/v1/media/${mediaId}/analyses`, { token: tokens.accessToken });
       expect(requested.status, requested.text).to.equal(202);
       const deadline = Date.now() + 15_000;
@@ -161,7 +169,11 @@ describe(`under ${Math.round(RATE * 100)}% injected DynamoDB, S3 and SNS faults`
 
     // Mid-way, with data in place: the stores agree (ready item with both thumbnails, tag entries and counts, claims).
     const midway = await checkConsistency(target, { userIds: [userId], settled: true });
-    expect(midway.violations.map(formatFinding), `consistency with data in place: ${midway.violations.map(formatFinding).join('; ')}`).to.deep.equal([]);
+    const unfinishedAbandoned = (finding: { kind: string; key?: string }): boolean =>
+      finding.kind === 'analysis_unfinished' && [...abandoned].some((id) => finding.key?.endsWith(`ANALYSIS#${id}`) === true);
+    abandonedJobs.push(abandoned.size);
+    const violations = midway.violations.filter((finding) => !unfinishedAbandoned(finding)).map(formatFinding);
+    expect(violations, `consistency with data in place: ${violations.join('; ')}`).to.deep.equal([]);
     expect(midway.counts.thumbnails, 'the checker saw the thumbnails').to.equal(2);
 
     // Refresh: after a 503 the token was not rotated, so the same one is presented again.

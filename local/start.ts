@@ -16,19 +16,11 @@ import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
 import { ensureLocalKeys } from './stack/keys';
 import { startOffline, type RunningOffline } from './stack/offline';
-import { assertPortFree } from './stack/ports';
+import { assertPortFree, portFromEnv } from './stack/ports';
 import { killNow } from './stack/processes';
 import { REPO_ROOT, serviceConfig } from './stack/serviceConfig';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-
-function port(envName: string, fallback: number): number {
-  const raw = process.env[envName];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${envName} must be a TCP port, got "${raw}"`);
-  return value;
-}
 
 const say = (line: string): void => console.log(`[local] ${line}`);
 
@@ -63,11 +55,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 
 async function main(): Promise<void> {
   const ports = {
-    api: port('ML_API_PORT', 3000),
-    lambda: port('ML_LAMBDA_PORT', 3002),
-    dynamodb: port('ML_DYNAMODB_PORT', 8000),
-    s3: port('ML_S3_PORT', 4569),
-    sns: port('ML_SNS_PORT', 4002),
+    api: portFromEnv('ML_API_PORT', 3000),
+    lambda: portFromEnv('ML_LAMBDA_PORT', 3002),
+    dynamodb: portFromEnv('ML_DYNAMODB_PORT', 8000),
+    s3: portFromEnv('ML_S3_PORT', 4569),
+    sns: portFromEnv('ML_SNS_PORT', 4002),
   };
   const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
   fs.mkdirSync(dataDir, { recursive: true });

@@ -8,7 +8,7 @@ import type { S3Event } from 'aws-lambda';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
-import { lambdaContext } from '../../local/test/events';
+import { lambdaContext, s3Event as s3EventOf } from '../../local/test/events';
 import { localStack } from '../../local/test/stack';
 import { dynamo } from '../../shared/aws/dynamo';
 import { s3 } from '../../shared/aws/s3';
@@ -24,28 +24,7 @@ import { handler } from './processUpload';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'local', 'fixtures', 'media');
 
-function s3Event(key: string): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Post',
-        userIdentity: { principalId: 'test' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'processUpload',
-          bucket: { name: requireEnv('MEDIA_BUCKET'), ownerIdentity: { principalId: 'test' }, arn: `arn:aws:s3:::${requireEnv('MEDIA_BUCKET')}` },
-          object: { key, size: 0, eTag: 'e', sequencer: '1' },
-        },
-      },
-    ],
-  };
-}
+const s3Event = (key: string): S3Event => s3EventOf([key], { bucket: requireEnv('MEDIA_BUCKET') });
 
 describe('processUpload (DynamoDB Local + S3 stand-in)', function () {
   this.timeout(120_000);

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
-import { lambdaContext } from '../../local/test/events';
+import { lambdaContext, s3EncodeKey, s3Event as s3EventOf, s3Record } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
 import type { MediaInspector } from '../../shared/domain/media';
 import { logger } from '../../shared/log';
@@ -12,29 +12,7 @@ import type { MediaRecord } from '../../shared/stores/media';
 
 type S3Handler = (event: S3Event, context: Context) => Promise<void>;
 
-/** S3 URL-encodes object keys in events (spaces as '+'), as encodeURIComponent does but keeping '/'. */
-const s3EncodeKey = (key: string): string => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
-
-function s3Record(encodedKey: string): S3EventRecord {
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'us-east-1',
-    eventTime: new Date().toISOString(),
-    eventName: 'ObjectCreated:Post',
-    userIdentity: { principalId: 'test' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'processUpload',
-      bucket: { name: 'media-bucket', ownerIdentity: { principalId: 'test' }, arn: 'arn:aws:s3:::media-bucket' },
-      object: { key: encodedKey, size: 0, eTag: 'e', sequencer: '1' },
-    },
-  };
-}
-
-const s3Event = (...keys: string[]): S3Event => ({ Records: keys.map((key) => s3Record(s3EncodeKey(key))) });
+const s3Event = (...keys: string[]): S3Event => s3EventOf(keys);
 
 const PNG_BYTES = Buffer.concat([Buffer.from('FAKEPNG!'), Buffer.alloc(200, 7)]);
 const MP4_BYTES = Buffer.concat([Buffer.from('FAKEMP4!'), Buffer.alloc(300, 9)]);

@@ -10,17 +10,10 @@
  *   npm run check:consistency -- --grace-seconds 60 --json
  */
 import { parseArgs } from 'node:util';
+import { portFromEnv } from '../stack/ports';
 import { checkConsistency, DEFAULT_GRACE_SECONDS, formatFinding, localTarget } from './consistency';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-
-function port(envName: string, fallback: number): number {
-  const raw = process.env[envName];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${envName} must be a TCP port, got "${raw}"`);
-  return value;
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,8 +27,8 @@ async function main(): Promise<number> {
   const graceSeconds = values['grace-seconds'] === undefined ? DEFAULT_GRACE_SECONDS : Number(values['grace-seconds']);
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new Error('--grace-seconds must be a number of seconds');
   const target = localTarget({
-    dynamodbEndpoint: `http://127.0.0.1:${port('ML_DYNAMODB_PORT', 8000)}`,
-    s3Endpoint: `http://127.0.0.1:${port('ML_S3_PORT', 4569)}`,
+    dynamodbEndpoint: `http://127.0.0.1:${portFromEnv('ML_DYNAMODB_PORT', 8000)}`,
+    s3Endpoint: `http://127.0.0.1:${portFromEnv('ML_S3_PORT', 4569)}`,
   });
   const report = await checkConsistency(target, {
     ...(values.user === undefined ? {} : { userIds: values.user }),

@@ -17,6 +17,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import { ApiClient, newAccount, type ApiResponse } from '../test/http';
+import { s3Event } from '../test/events';
 import { settled, standInS3, upload } from '../test/media';
 import { localStack, offlineApi } from '../test/stack';
 import { dynamo } from '../../shared/aws/dynamo';
@@ -256,26 +257,7 @@ describe('concurrency over HTTP: one consistent outcome', function () {
     const created = await upload(api, token, { bytes: fixture('photo-exif.jpg'), filename: 'p.jpg', contentType: 'image/jpeg' });
     const id = created.media.id;
     const key = `media/${userId}/${id}/original`;
-    const event = {
-      Records: [
-        {
-          eventVersion: '2.1',
-          eventSource: 'aws:s3',
-          awsRegion: 'us-east-1',
-          eventTime: new Date().toISOString(),
-          eventName: 'ObjectCreated:Post',
-          userIdentity: { principalId: 'local' },
-          requestParameters: { sourceIPAddress: '127.0.0.1' },
-          responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-          s3: {
-            s3SchemaVersion: '1.0',
-            configurationId: 'processUpload',
-            bucket: { name: BUCKET, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${BUCKET}` },
-            object: { key, size: fixture('photo-exif.jpg').length, eTag: 'e', sequencer: '1' },
-          },
-        },
-      ],
-    };
+    const event = s3Event([key], { bucket: BUCKET, size: fixture('photo-exif.jpg').length });
     const concurrent = await Promise.all([invoke('processUpload', event), invoke('processUpload', event)]);
     const ready = await settled(api, token, id);
     const before = (await dynamo.send(new GetCommand({ TableName: tables.media, Key: { pk: `USER#${userId}`, sk: `MEDIA#${id}` }, ConsistentRead: true }))).Item;

@@ -65,3 +65,12 @@ export async function waitForPort(port: number, timeoutMs: number, isAlive: () =
   }
   throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
 }
+
+/** A TCP port from an environment variable, or the fallback when it is unset; anything else fails loudly. */
+export function portFromEnv(envName: string, fallback: number): number {
+  const raw = process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${envName} must be a TCP port, got "${raw}"`);
+  return value;
+}

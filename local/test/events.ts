@@ -1,6 +1,6 @@
 /** Builders for the events API Gateway (HTTP API, payload 2.0) hands to our handlers, for in-process tests. */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { checkHandlerResponse } from './contract';
 
 export interface EventOptions {
@@ -89,4 +89,33 @@ export async function invoke<T = Record<string, unknown>>(handler: unknown, opti
   checkHandlerResponse(handler, options.method ?? 'GET', options.path ?? '/v1/test', { status: result.statusCode ?? 200, headers, text: result.body ?? '' });
   const body = result.body === undefined || result.body === '' ? undefined : (JSON.parse(result.body) as T);
   return { status: result.statusCode ?? 200, headers, body: body as T };
+}
+
+/** S3 URL-encodes object keys in events (spaces as '+'), as encodeURIComponent does but keeping '/'. */
+export const s3EncodeKey = (key: string): string => encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+
+/** One `ObjectCreated:Post` record as S3 delivers it; `encodedKey` as S3 encodes it (see s3EncodeKey). */
+export function s3Record(encodedKey: string, options: { bucket?: string; size?: number } = {}): S3EventRecord {
+  const bucket = options.bucket ?? 'media-bucket';
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: 'us-east-1',
+    eventTime: new Date().toISOString(),
+    eventName: 'ObjectCreated:Post',
+    userIdentity: { principalId: 'test' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'processUpload',
+      bucket: { name: bucket, ownerIdentity: { principalId: 'test' }, arn: `arn:aws:s3:::${bucket}` },
+      object: { key: encodedKey, size: options.size ?? 0, eTag: 'e', sequencer: '1' },
+    },
+  };
+}
+
+/** An S3 event with one record per (plain) key. */
+export function s3Event(keys: string[], options: { bucket?: string; size?: number } = {}): S3Event {
+  return { Records: keys.map((key) => s3Record(s3EncodeKey(key), options)) };
 }

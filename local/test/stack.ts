@@ -61,24 +61,37 @@ export function localStack(): Promise<LocalStack> {
   return stackStarting;
 }
 
+/**
+ * A serverless-offline of the whole API on random ports, sharing the harness's DynamoDB Local and
+ * signing with the same keys as the in-process tests (so tokens interoperate).
+ */
+async function startTestOffline(
+  label: string,
+  options: { extraEnv?: Record<string, string>; outputLimit?: number; workFolder: (apiPort: number) => string; onSpawn: (running: RunningOffline) => void },
+): Promise<RunningOffline> {
+  await localStack();
+  const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
+  const dataDir = tempDir(label);
+  fs.mkdirSync(path.join(dataDir, 'keys'));
+  for (const [variable, file] of [['JWT_PRIVATE_KEYS', 'jwt-private.json'], ['JWT_PUBLIC_KEYS', 'jwt-public.json']] as const) {
+    fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
+  }
+  return startOffline({
+    ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
+    dataDir,
+    ...(options.extraEnv === undefined ? {} : { extraEnv: options.extraEnv }),
+    ...(options.outputLimit === undefined ? {} : { outputLimit: options.outputLimit }),
+    workFolder: options.workFolder(api),
+    onSpawn: options.onSpawn,
+  });
+}
+
 /** The whole API under serverless-offline on random ports, sharing the harness's DynamoDB Local. */
 export function offlineApi(): Promise<RunningOffline> {
-  offlineStarting ??= (async () => {
-    await localStack();
-    const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
-    const dataDir = tempDir('ml-offline-');
-    // The API under test signs with the same keys as the in-process tests, so tokens interoperate.
-    fs.mkdirSync(path.join(dataDir, 'keys'));
-    for (const [variable, file] of [['JWT_PRIVATE_KEYS', 'jwt-private.json'], ['JWT_PUBLIC_KEYS', 'jwt-public.json']] as const) {
-      fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
-    }
-    return startOffline({
-      ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
-      dataDir,
-      workFolder: `.esbuild-test-${process.pid}`,
-      onSpawn: (running) => (offline = running),
-    });
-  })();
+  offlineStarting ??= startTestOffline('ml-offline-', {
+    workFolder: () => `.esbuild-test-${process.pid}`,
+    onSpawn: (running) => (offline = running),
+  });
   return offlineStarting;
 }
 
@@ -88,20 +101,11 @@ export function offlineApi(): Promise<RunningOffline> {
  * Local. `outputLimit` as in startOffline (`Infinity`: keep all it prints). The caller may stop
  * it early; the global teardown stops it otherwise.
  */
-export async function extraOfflineApi(extraEnv: Record<string, string>, { outputLimit }: { outputLimit?: number } = {}): Promise<RunningOffline> {
-  await localStack();
-  const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
-  const dataDir = tempDir('ml-offline-extra-');
-  fs.mkdirSync(path.join(dataDir, 'keys'));
-  for (const [variable, file] of [['JWT_PRIVATE_KEYS', 'jwt-private.json'], ['JWT_PUBLIC_KEYS', 'jwt-public.json']] as const) {
-    fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
-  }
-  return startOffline({
-    ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
-    dataDir,
+export function extraOfflineApi(extraEnv: Record<string, string>, { outputLimit }: { outputLimit?: number } = {}): Promise<RunningOffline> {
+  return startTestOffline('ml-offline-extra-', {
     extraEnv,
     ...(outputLimit === undefined ? {} : { outputLimit }),
-    workFolder: `.esbuild-test-${process.pid}-${api}`,
+    workFolder: (api) => `.esbuild-test-${process.pid}-${api}`,
     onSpawn: (running) => extraOfflines.push(running),
   });
 }

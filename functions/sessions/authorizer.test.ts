@@ -3,7 +3,7 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { lambdaContext } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
 import { attackTokens, validToken } from '../../local/test/tokens';
-import { newRefreshToken } from '../../shared/auth/tokens';
+import { newRefreshToken } from '../../shared/auth/refreshTokens';
 
 type Authorizer = (event: APIGatewayRequestAuthorizerEventV2, context: unknown) => Promise<{ isAuthorized: boolean; context: Record<string, string> }>;
 

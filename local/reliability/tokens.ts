@@ -12,7 +12,7 @@
 import { sign } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { newRefreshToken } from '../../shared/auth/tokens';
+import { newRefreshToken } from '../../shared/auth/refreshTokens';
 import { ID_PATTERN } from '../../shared/ids';
 import { attackTokens, audience, testSigningKey, validToken } from '../test/tokens';
 import { anyString, headerValue, weirdValue, wellFormedString } from './arbitraries';

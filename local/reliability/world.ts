@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { handlerWorld, type HandlerWorld } from '../test/handlers';
-import { hashSecret } from '../../shared/auth/tokens';
+import { hashSecret } from '../../shared/auth/refreshTokens';
 import { originalKey, thumbnailKeys, userPrefix } from '../../shared/content/keys';
 import type { AnalysisRecord } from '../../shared/stores/analyses';
 import type { MediaRecord } from '../../shared/stores/media';

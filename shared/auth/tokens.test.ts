@@ -4,17 +4,8 @@ import jwt from 'jsonwebtoken';
 import { newSigningKey, publicJwks } from '../../local/stack/keys';
 import { newId } from '../ids';
 import { parseSigningKey, parseVerificationKeys, type SigningKey, type VerificationKeys } from './keys';
-import {
-  ACCESS_TOKEN_TYPE,
-  bearerToken,
-  hashSecret,
-  InvalidToken,
-  newRefreshToken,
-  parseRefreshToken,
-  signAccessToken,
-  verifyAccessToken,
-  type TokenSettings,
-} from './tokens';
+import { hashSecret, newRefreshToken, parseRefreshToken } from './refreshTokens';
+import { ACCESS_TOKEN_TYPE, bearerToken, InvalidToken, signAccessToken, verifyAccessToken, type TokenSettings } from './tokens';
 
 const settings: TokenSettings = { issuer: 'https://auth.test.example', audience: 'media-library-test', accessTokenTtlSeconds: 900 };
 const audience = { issuer: settings.issuer, audience: settings.audience };

@@ -1,15 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ID_PATTERN, randomSecret } from '../ids';
+import { ID_PATTERN } from '../ids';
 import type { SigningKey, VerificationKeys } from './keys';
 
 /**
  * Access tokens: JWTs signed ES256 with header `kid` and `typ: at+jwt` (RFC 9068), claims
  * iss, aud, sub (user id), sid (session id), jti, iat, exp. Verification pins the algorithm,
  * issuer, audience and type, and only trusts keys listed in the JWKS.
- *
- * Refresh tokens: `<userId>.<sessionId>.<secret>` where the secret is 256 random bits; the
- * ids only route the lookup, the secret is what counts and is stored as a SHA-256 hash.
+ * (Refresh tokens are in ./refreshTokens.ts: functions that only handle those must not bundle
+ * jsonwebtoken.)
  */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
@@ -84,27 +83,4 @@ export function verifyAccessToken(token: string, keys: VerificationKeys, setting
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '');
   return match?.[1];
-}
-
-export interface RefreshToken {
-  userId: string;
-  sessionId: string;
-  secret: string;
-}
-
-const REFRESH_TOKEN_PATTERN = /^([0-9A-HJKMNP-TV-Z]{26})\.([0-9A-HJKMNP-TV-Z]{26})\.([A-Za-z0-9_-]{43})$/;
-
-export function newRefreshToken(userId: string, sessionId: string): { token: string; hash: string } {
-  const secret = randomSecret();
-  return { token: `${userId}.${sessionId}.${secret}`, hash: hashSecret(secret) };
-}
-
-export function parseRefreshToken(token: string): RefreshToken | undefined {
-  const match = REFRESH_TOKEN_PATTERN.exec(token);
-  if (match === null) return undefined;
-  return { userId: match[1] as string, sessionId: match[2] as string, secret: match[3] as string };
-}
-
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
 }

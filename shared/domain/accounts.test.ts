@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { fakeHasher, fakeTokenIssuer, fixedClock, memorySessionStore, memoryUserStore, sequentialIds } from '../../local/test/fakes';
 import { HttpError } from '../http/errors';
-import { hashSecret, parseRefreshToken } from '../auth/tokens';
+import { hashSecret, parseRefreshToken } from '../auth/refreshTokens';
 import {
   LAST_USED_RESOLUTION_MS,
   activeSession,

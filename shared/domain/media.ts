@@ -257,7 +257,8 @@ export async function updateMetadata(
       continue;
     }
     try {
-      await deps.media.syncTags(caller.userId, mediaId);
+      // Nothing to bring in line when no tag changed (and none was left unsynced): no extra reads.
+      if ((updated.dirtyTags ?? []).length > 0) await deps.media.syncTags(caller.userId, mediaId);
     } catch (error) {
       // The change is committed; whoever keeps changing the item syncs the entries after it.
       if (!(error instanceof TagSyncContended)) throw error;

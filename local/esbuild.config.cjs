@@ -40,6 +40,9 @@ module.exports = (serverless) => {
     // (serverless-esbuild adds only the externals a function's bundle actually requires).
     external: NATIVE_MODULES,
     plugins: [TEXT_ASSETS],
+    // Fault injection (shared/aws/faults.ts) exists only in the bundles serverless-offline runs:
+    // in every deployable bundle this constant removes the call, and with it the module.
+    define: offline ? {} : { 'process.env.ML_FAULT_INJECTION': '"absent"' },
     metafile: false,
     packager: 'npm',
     legalComments: 'none',

@@ -64,6 +64,8 @@ describe('deploy artefacts (serverless package)', function () {
       const code = await zip.file(bundle)?.async('string');
       // Minified code has no indentation and very long lines (newlines survive only inside template literals).
       expect((code?.length ?? 0) / (code?.split('\n').length ?? 1), `${fn.name} is minified`).to.be.greaterThan(1000);
+      // The test-only fault switch is compiled out of deployable bundles.
+      expect(code, `${fn.name} carries no fault injection`).not.to.match(/mlFaultInjection|ML_FAULTS/);
     }
   });
 

@@ -15,7 +15,8 @@ const client = new DynamoDBClient({
   ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   maxAttempts: 3,
 });
-// The reliability suites' fault switch: only ever active against a local stand-in.
-injectFaults(client, 'dynamodb', endpoint);
+// The reliability suites' fault switch: only ever active against a local stand-in, and only in
+// bundles serverless-offline runs (deployable bundles are built without it: local/esbuild.config.cjs).
+if (process.env['ML_FAULT_INJECTION'] !== 'absent') injectFaults(client, 'dynamodb', endpoint);
 
 export const dynamo = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

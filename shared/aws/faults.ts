@@ -3,9 +3,11 @@
  * DynamoDB, S3 and SNS calls fail as the real services fail (throttling, 5xx, timeouts), so the
  * service's handling of them can be tested end to end.
  *
- * Test-only and off in production by construction: it is switched on by the ML_FAULTS
- * environment variable AND only for a client that talks to a local stand-in (an endpoint
- * setting, which only the local stage has). serverless.yml never sets ML_FAULTS.
+ * Test-only and absent from production: deployable bundles are built without it (a constant
+ * defined in local/esbuild.config.cjs removes the call and the module; local/checks/package.test.ts
+ * checks every zip). Where it is built in (serverless-offline, in-process tests) it is switched on
+ * by the ML_FAULTS environment variable, which only the local stage passes, AND only for a client
+ * that talks to a local stand-in (an endpoint setting, which only the local stage has).
  *
  * The fault is raised below the SDK's retry middleware, exactly where a failed HTTP exchange
  * would surface, so the SDK's own retries (maxAttempts 3, standard mode) see it as they would a

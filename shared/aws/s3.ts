@@ -15,5 +15,6 @@ export const s3 = new S3Client({
   responseChecksumValidation: 'WHEN_REQUIRED',
   maxAttempts: 3,
 });
-// The reliability suites' fault switch: only ever active against a local stand-in.
-injectFaults(s3, 's3', endpoint);
+// The reliability suites' fault switch: only ever active against a local stand-in, and only in
+// bundles serverless-offline runs (deployable bundles are built without it: local/esbuild.config.cjs).
+if (process.env['ML_FAULT_INJECTION'] !== 'absent') injectFaults(s3, 's3', endpoint);

@@ -9,5 +9,6 @@ export const sns = new SNSClient({
   ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   maxAttempts: 3,
 });
-// The reliability suites' fault switch: only ever active against a local stand-in.
-injectFaults(sns, 'sns', endpoint);
+// The reliability suites' fault switch: only ever active against a local stand-in, and only in
+// bundles serverless-offline runs (deployable bundles are built without it: local/esbuild.config.cjs).
+if (process.env['ML_FAULT_INJECTION'] !== 'absent') injectFaults(sns, 'sns', endpoint);

@@ -1,31 +1,10 @@
 /** The S3 and SNS events Lambda hands to the event-driven functions, for in-process invocations. */
 import type { S3Event, SNSEvent } from 'aws-lambda';
 import { newId } from '../../../shared/ids';
+import { s3Event as s3EventOf } from '../../test/events';
 
-/** S3 ObjectCreated for one object of the media bucket (as the int tests build it). */
-export function s3Event(key: string): S3Event {
-  const bucket = process.env['MEDIA_BUCKET'] as string;
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Post',
-        userIdentity: { principalId: 'bench' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'processUpload',
-          bucket: { name: bucket, ownerIdentity: { principalId: 'bench' }, arn: `arn:aws:s3:::${bucket}` },
-          object: { key, size: 0, eTag: 'e', sequencer: '1' },
-        },
-      },
-    ],
-  };
-}
+/** S3 ObjectCreated for one object of the media bucket (the tests' builder). */
+export const s3Event = (key: string): S3Event => s3EventOf([key], { bucket: process.env['MEDIA_BUCKET'] as string });
 
 /** One SNS notification carrying `message` as JSON (the analysis request topic). */
 export function snsEvent(message: unknown): SNSEvent {

@@ -131,8 +131,8 @@ async function startSession(
     currentHash: refresh.hash,
     previousHashes: [],
   };
-  await deps.sessions.create(session);
-  const access = await deps.tokens.issue({ userId, sessionId }, now, expiresAt);
+  // The token is signed while the session write is in flight; it is only handed out once the write succeeded.
+  const [, access] = await Promise.all([deps.sessions.create(session), deps.tokens.issue({ userId, sessionId }, now, expiresAt)]);
   return {
     sessionId,
     tokenType: 'Bearer',

@@ -1,8 +1,8 @@
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailable } from '../http/errors';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CallbackOutcome } from '../analysis/callback';
 import type { DominantColor } from '../analysis/perceptualHash';
 import type { Label } from '../analysis/labels';
+import { batchDeleteKeys, partitionKeyPages } from './batch';
 import { userPartition } from './keys';
 
 /**
@@ -177,30 +177,10 @@ export function dynamoAnalysisStore(client: DynamoDBDocumentClient, tableName: s
 
     async deleteUserData(userId) {
       let deleted = 0;
-      let startKey: Item | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': userPartition(userId) },
-            ProjectionExpression: 'pk, sk',
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        );
-        const keys = (page.Items ?? []).map((item) => ({ pk: item['pk'] as string, sk: item['sk'] as string }));
-        for (let i = 0; i < keys.length; i += 25) {
-          let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-          for (let attempt = 0; requests.length > 0; attempt++) {
-            if (attempt >= 8) throw new ServiceUnavailable(1);
-            if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-            const { UnprocessedItems } = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-            requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-          }
-        }
+      for await (const keys of partitionKeyPages(client, tableName, userPartition(userId))) {
+        await batchDeleteKeys(client, tableName, keys);
         deleted += keys.length;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      }
       return deleted;
     },
   };

@@ -1,7 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   QueryCommand,
@@ -14,6 +13,7 @@ import { ServiceUnavailable } from '../http/errors';
 import type { DominantColor } from '../analysis/perceptualHash';
 import type { Camera, GeoLocation, MediaKind } from '../media-info/types';
 import { decodeCursor, encodeCursor } from './cursor';
+import { batchDeleteKeys, inParallel, partitionKeyPages, pause } from './batch';
 import { userPartition } from './keys';
 import { bandKeys, hammingDistance, MAX_SIMILAR_DISTANCE, probeKeys } from '../analysis/similarity';
 import {
@@ -187,17 +187,6 @@ function cancellationCodes(error: unknown): string[] | undefined {
   return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs `work` over `items` with at most `limit` at a time. */
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  });
-  await Promise.all(runners);
-}
-
 export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: string): MediaStore {
   async function transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>): Promise<string[] | undefined> {
     // Returns the cancellation reasons of a cancelled transaction (conditions failed), after
@@ -235,19 +224,8 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
     return found;
   }
 
-  async function batchDelete(keys: Item[]): Promise<void> {
-    const chunks: Item[][] = [];
-    for (let i = 0; i < keys.length; i += 25) chunks.push(keys.slice(i, i + 25));
-    await inParallel(chunks, 4, async (chunk) => {
-      let requests = chunk.map((key) => ({ DeleteRequest: { Key: { pk: key['pk'] as string, sk: key['sk'] as string } } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt >= 8) throw new ServiceUnavailable(1);
-        if (attempt > 0) await pause(25 * 2 ** attempt);
-        const { UnprocessedItems } = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-        requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-      }
-    });
-  }
+  const batchDelete = (keys: Item[]): Promise<void> =>
+    batchDeleteKeys(client, tableName, keys.map((key) => ({ pk: key['pk'] as string, sk: key['sk'] as string })), { parallel: 4 });
 
   /**
    * Brings one tag's entry (and with it the count) to the wanted state, in one transaction that
@@ -680,22 +658,10 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
 
     async deleteUserData(userId) {
       let deleted = 0;
-      let startKey: Item | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': userPartition(userId) },
-            ProjectionExpression: 'pk, sk',
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        );
-        const keys = page.Items ?? [];
+      for await (const keys of partitionKeyPages(client, tableName, userPartition(userId))) {
         await batchDelete(keys);
-        deleted += keys.filter((key) => (key['sk'] as string).startsWith(MEDIA_PREFIX)).length;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+        deleted += keys.filter((key) => key.sk.startsWith(MEDIA_PREFIX)).length;
+      }
       return deleted;
     },
   };

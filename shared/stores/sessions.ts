@@ -1,5 +1,5 @@
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailable } from '../http/errors';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchDeleteKeys, partitionKeyPages } from './batch';
 import { decodeCursor, encodeCursor } from './cursor';
 import { SESSION_PREFIX, sessionKey, userPartition } from './keys';
 
@@ -56,20 +56,7 @@ const toRecord = ({ id, userId, createdAt, lastUsedAt, expiresAt, remember, user
 
 const isConditionFailure = (error: unknown): boolean => (error as Error).name === 'ConditionalCheckFailedException';
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export function dynamoSessionStore(client: DynamoDBDocumentClient, tableName: string): SessionStore {
-  const queryKeys = async (userId: string, startKey?: Record<string, unknown>) =>
-    client.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': userPartition(userId), ':prefix': SESSION_PREFIX },
-        ProjectionExpression: 'pk, sk',
-        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-      }),
-    );
-
   return {
     async create(session) {
       // The TTL lets DynamoDB remove expired sessions; readers still check expiresAt, since
@@ -147,22 +134,11 @@ export function dynamoSessionStore(client: DynamoDBDocumentClient, tableName: st
 
     async deleteAll(userId, keep) {
       let deleted = 0;
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await queryKeys(userId, startKey);
-        startKey = page.LastEvaluatedKey;
-        const keys = (page.Items ?? []).filter((item) => item['sk'] !== (keep === undefined ? undefined : `${SESSION_PREFIX}${keep}`));
-        for (let i = 0; i < keys.length; i += 25) {
-          let requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: { pk: key['pk'] as string, sk: key['sk'] as string } } }));
-          for (let attempt = 0; requests.length > 0; attempt++) {
-            if (attempt >= 6) throw new ServiceUnavailable(1);
-            if (attempt > 0) await pause(25 * 2 ** attempt);
-            const { UnprocessedItems } = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-            requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-          }
-          deleted += keys.slice(i, i + 25).length;
-        }
-      } while (startKey !== undefined);
+      for await (const page of partitionKeyPages(client, tableName, userPartition(userId), SESSION_PREFIX)) {
+        const keys = page.filter((key) => key.sk !== (keep === undefined ? undefined : `${SESSION_PREFIX}${keep}`));
+        await batchDeleteKeys(client, tableName, keys, { maxAttempts: 6 });
+        deleted += keys.length;
+      }
       return deleted;
     },
   };

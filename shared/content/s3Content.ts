@@ -15,7 +15,7 @@ import type { ContentStore } from './content';
 /** RFC 6266 filename for Content-Disposition: ASCII fallback plus the UTF-8 original. */
 function contentDisposition(name: string): string {
   // Lone surrogates (refused at input, but records may predate that) would make encodeURIComponent throw.
-  const filename = name.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const filename = name.toWellFormed();
   const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   // RFC 8187 attr-chars: encodeURIComponent leaves ' ( ) * ! unescaped, which the grammar forbids.
   const encoded = encodeURIComponent(filename).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

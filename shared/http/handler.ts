@@ -16,11 +16,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
-/** A lone UTF-16 surrogate: JSON escapes such as `\uDC00` can make one, UTF-8 cannot carry it on. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
- * Where in a parsed body a string (or a key) is not well-formed Unicode, if anywhere. A loop
+ * Where in a parsed body a string (or a key) is not well-formed Unicode (a lone UTF-16
+ * surrogate: JSON escapes such as `\uDC00` can make one, UTF-8 cannot carry it on). A loop
  * over a stack, not recursion: 64 KB of `[[[[…` nests deeper than the call stack goes.
  */
 function illFormedAt(body: unknown): string | undefined {
@@ -28,10 +26,10 @@ function illFormedAt(body: unknown): string | undefined {
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [value, path] = next;
     if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) return path;
+      if (!value.isWellFormed()) return path;
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
-        if (LONE_SURROGATE.test(key)) return path;
+        if (!key.isWellFormed()) return path;
         pending.push([item, `${path}.${key}`]);
       }
     }

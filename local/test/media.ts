@@ -1,25 +1,11 @@
 /** Helpers of the media end-to-end suites: the presigned upload flow as a client does it. */
 import { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import type { MediaView } from '../../shared/domain/media';
 import type { ApiClient } from './http';
 
-export interface MediaBody {
-  id: string;
-  status: 'pending' | 'ready' | 'rejected';
-  rejectReason?: string;
-  type: 'image' | 'video';
-  width?: number;
-  height?: number;
-  durationSeconds?: number;
-  takenAt?: string;
-  tags: string[];
-  views: number;
-  thumbnails?: { small: string; large: string };
-  downloadUrl?: string;
-  filename: string;
-  contentType: string;
-  size: number;
-}
+/** A media item as the API answers it. */
+export type MediaBody = MediaView;
 
 export interface UploadBody {
   media: MediaBody;

@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { invoke } from '../../local/test/events';
 import { memoryAnalysisQueue, memoryAnalysisStore, type MemoryAnalysisQueue, type MemoryAnalysisStore } from '../../local/test/fakes';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord } from '../../shared/stores/media';
 
 interface JobBody {
@@ -43,22 +44,14 @@ describe('POST /v1/media/{id}/analyses (createAnalysis)', () => {
   async function mediaItem(userId: string, options: { type?: 'image' | 'video'; ready?: boolean } = {}): Promise<MediaRecord> {
     const now = new Date().toISOString();
     const type = options.type ?? 'image';
-    const record: MediaRecord = {
-      id: ulid(),
-      userId,
+    const record = pendingMediaRecord(userId, {
       filename: type === 'image' ? 'photo.jpg' : 'clip.mp4',
       contentType: type === 'image' ? 'image/jpeg' : 'video/mp4',
       size: 10,
-      status: 'pending',
       type,
       createdAt: now,
       updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    });
     await world.media.createPending(record);
     if (options.ready !== false) {
       expect(await world.media.markReady(record, { width: 1, height: 1, ...(type === 'image' ? { perceptualHash: '0123456789abcdef' } : { durationSeconds: 1 }) }, '"etag"', now)).to.equal(true);

@@ -10,6 +10,7 @@ import { ulid } from 'ulid';
 import { lambdaContext } from '../../local/test/events';
 import { memoryAnalysisStore, type MemoryAnalysisStore } from '../../local/test/fakes';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { AnalysisRecord } from '../../shared/stores/analyses';
 import type { MediaRecord } from '../../shared/stores/media';
 
@@ -62,22 +63,7 @@ describe('SNS analysis request (runAnalysis)', () => {
   /** A ready image of `owner` with the given perceptual hash, its original in the bucket. */
   async function readyImage(owner: string, perceptualHash: string): Promise<MediaRecord> {
     const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId: owner,
-      filename: 'photo.jpg',
-      contentType: 'image/jpeg',
-      size: ORIGINAL.length,
-      status: 'pending',
-      type: 'image',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    const record = pendingMediaRecord(owner, { size: ORIGINAL.length, createdAt: now, updatedAt: now });
     await world.media.createPending(record);
     expect(await world.media.markReady(record, { width: 1, height: 1, perceptualHash, dominantColors: [{ hex: '#ff0000', ratio: 1 }] }, '"etag"', now)).to.equal(true);
     await world.content.put(`media/${owner}/${record.id}/original`, ORIGINAL, 'image/jpeg');

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { invoke } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord } from '../../shared/stores/media';
 
 interface ErrorBody {
@@ -22,23 +23,7 @@ describe('DELETE /v1/media/{id} (deleteMedia)', () => {
   /** A ready image with its original, both thumbnails, a hash claim and tags (entries and counts synced). */
   async function readyItem(userId: string, sha256: string, tags: string[]): Promise<MediaRecord> {
     const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId,
-      filename: 'a.png',
-      contentType: 'image/png',
-      size: 5,
-      sha256,
-      status: 'pending',
-      type: 'image',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    const record = pendingMediaRecord(userId, { filename: 'a.png', contentType: 'image/png', size: 5, sha256, createdAt: now, updatedAt: now });
     await world.media.createPending(record);
     const prefix = `media/${userId}/${record.id}/`;
     const thumbnails = { small: `${prefix}thumb-small.webp`, large: `${prefix}thumb-large.webp` };
@@ -88,11 +73,7 @@ describe('DELETE /v1/media/{id} (deleteMedia)', () => {
   });
 
   it('a pending item without bytes can be deleted too, releasing its hash claim', async () => {
-    const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(), userId: caller.userId, filename: 'p.jpg', contentType: 'image/jpeg', size: 3, sha256: 'd4'.repeat(32), status: 'pending', type: 'image',
-      createdAt: now, updatedAt: now, title: '', description: '', tags: [], views: 0, version: 1,
-    };
+    const record = pendingMediaRecord(caller.userId, { filename: 'p.jpg', size: 3, sha256: 'd4'.repeat(32) });
     await world.media.createPending(record);
     expect((await del(record.id)).status).to.equal(204);
     expect(world.media.items.size).to.equal(0);

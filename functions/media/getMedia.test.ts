@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { invoke } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord } from '../../shared/stores/media';
 
 interface MediaBody {
@@ -17,25 +18,7 @@ interface ErrorBody {
 }
 
 function pendingRecord(userId: string, overrides: Partial<MediaRecord> = {}): MediaRecord {
-  const now = new Date().toISOString();
-  return {
-    id: ulid(),
-    userId,
-    filename: 'eiffel.jpg',
-    contentType: 'image/jpeg',
-    size: 4,
-    sha256: 'cd'.repeat(32),
-    status: 'pending',
-    type: 'image',
-    createdAt: now,
-    updatedAt: now,
-    title: '',
-    description: '',
-    tags: [],
-    views: 0,
-    version: 1,
-    ...overrides,
-  };
+  return pendingMediaRecord(userId, { filename: 'eiffel.jpg', sha256: 'cd'.repeat(32), ...overrides });
 }
 
 const BASE_KEYS = ['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views'];

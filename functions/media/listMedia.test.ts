@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { invoke } from '../../local/test/events';
 import { sequentialIds } from '../../local/test/fakes';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord } from '../../shared/stores/media';
 
 interface Item {
@@ -36,22 +37,15 @@ describe('GET /v1/media (listMedia)', () => {
 
   async function add(userId: string, id: string, type: 'image' | 'video', status: 'pending' | 'ready' | 'rejected', tags: string[] = []): Promise<void> {
     const now = new Date().toISOString();
-    const record: MediaRecord = {
+    const record = pendingMediaRecord(userId, {
       id,
-      userId,
       filename: `${type}-${status}`,
       contentType: type === 'image' ? 'image/png' : 'video/mp4',
       size: 10,
-      status: 'pending',
       type,
       createdAt: now,
       updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    });
     await world.media.createPending(record);
     const prefix = `media/${userId}/${id}/`;
     if (status === 'ready') {

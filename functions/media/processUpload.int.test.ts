@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { lambdaContext, s3Event as s3EventOf } from '../../local/test/events';
+import { pendingMediaRecord } from '../../local/test/records';
 import { localStack } from '../../local/test/stack';
 import { dynamo } from '../../shared/aws/dynamo';
 import { s3 } from '../../shared/aws/s3';
@@ -37,23 +38,7 @@ describe('processUpload (DynamoDB Local + S3 stand-in)', function () {
   });
 
   async function pendingWith(bytes: Buffer, contentType: string): Promise<MediaRecord> {
-    const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId: ulid(),
-      filename: 'f',
-      contentType,
-      size: bytes.length,
-      status: 'pending',
-      type: contentType.startsWith('image/') ? 'image' : 'video',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    const record = pendingMediaRecord(ulid(), { filename: 'f', contentType, size: bytes.length, type: contentType.startsWith('image/') ? 'image' : 'video' });
     await media.createPending(record);
     await content.put(originalKey(record.userId, record.id), bytes, contentType);
     return record;

@@ -5,6 +5,7 @@ import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { lambdaContext, s3EncodeKey, s3Event as s3EventOf, s3Record } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaInspector } from '../../shared/domain/media';
 import { logger } from '../../shared/log';
 import { UnreadableMedia, type ImageInfo } from '../../shared/media-info/types';
@@ -56,24 +57,13 @@ describe('S3 ObjectCreated (processUpload)', () => {
 
   /** A pending item (declaring `bytes`' size and type) and, unless told otherwise, its uploaded original. */
   async function pendingUpload(bytes: Buffer, contentType: string, options: { upload?: Buffer | false; sha256?: string } = {}): Promise<MediaRecord> {
-    const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId,
+    const record = pendingMediaRecord(userId, {
       filename: 'upload',
       contentType,
       size: bytes.length,
       ...(options.sha256 === undefined ? {} : { sha256: options.sha256 }),
-      status: 'pending',
       type: contentType.startsWith('image/') ? 'image' : 'video',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    });
     await world.media.createPending(record);
     if (options.upload !== false) await world.content.put(originalOf(record), options.upload ?? bytes, contentType);
     return record;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { lambdaContext } from '../../local/test/events';
+import { pendingMediaRecord } from '../../local/test/records';
 import { localStack } from '../../local/test/stack';
 import { dynamo } from '../../shared/aws/dynamo';
 import { s3 } from '../../shared/aws/s3';
@@ -20,23 +21,14 @@ describe('sweepUploads (DynamoDB Local + S3 stand-in)', function () {
   });
 
   async function pending(createdAt: string, withObject: boolean, sha256?: string): Promise<MediaRecord> {
-    const record: MediaRecord = {
-      id: ulid(),
-      userId: ulid(),
+    const record = pendingMediaRecord(ulid(), {
       filename: 'f.png',
       contentType: 'image/png',
       size: 3,
       ...(sha256 === undefined ? {} : { sha256 }),
-      status: 'pending',
-      type: 'image',
       createdAt,
       updatedAt: createdAt,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    });
     await media.createPending(record);
     if (withObject) await content.put(originalKey(record.userId, record.id), Buffer.from('abc'), 'image/png');
     return record;

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { lambdaContext } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord, MediaStatus } from '../../shared/stores/media';
 
 type SweepHandler = (event: unknown, context: Context) => Promise<{ swept: number }>;
@@ -23,23 +24,14 @@ describe('hourly sweep of abandoned uploads (sweepUploads)', () => {
 
   async function item(ageHours: number, options: { status?: MediaStatus; withObject?: boolean; sha256?: string; userId?: string } = {}): Promise<MediaRecord> {
     const createdAt = new Date(Date.now() - ageHours * HOUR).toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId: options.userId ?? ulid(),
+    const record = pendingMediaRecord(options.userId ?? ulid(), {
       filename: 'f.png',
       contentType: 'image/png',
       size: 3,
       ...(options.sha256 === undefined ? {} : { sha256: options.sha256 }),
-      status: 'pending',
-      type: 'image',
       createdAt,
       updatedAt: createdAt,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    });
     await world.media.createPending(record);
     if (options.withObject === true) await world.content.put(originalOf(record), Buffer.from('abc'), 'image/png');
     if (options.status === 'ready') await world.media.markReady(record, { width: 1, height: 1 }, '"e"', createdAt);

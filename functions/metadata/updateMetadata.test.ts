@@ -4,6 +4,7 @@ import { ulid } from 'ulid';
 import { badBodies } from '../../local/test/badInput';
 import { invoke } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord } from '../../shared/stores/media';
 
 interface Metadata {
@@ -28,24 +29,7 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
   let item: MediaRecord;
 
   async function addItem(userId: string): Promise<MediaRecord> {
-    const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId,
-      filename: 'eiffel.jpg',
-      contentType: 'image/jpeg',
-      size: 10,
-      sha256: randomBytes(32).toString('hex'),
-      status: 'pending',
-      type: 'image',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    const record = pendingMediaRecord(userId, { filename: 'eiffel.jpg', size: 10, sha256: randomBytes(32).toString('hex') });
     await world.media.createPending(record);
     return record;
   }

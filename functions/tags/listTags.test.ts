@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { invoke } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaRecord } from '../../shared/stores/media';
 
 interface TagList {
@@ -25,22 +26,7 @@ describe('GET /v1/tags (listTags)', () => {
   /** An item with these tags, entries and counts synced as updateMetadata leaves them. */
   async function tagged(userId: string, tags: string[]): Promise<MediaRecord> {
     const now = new Date().toISOString();
-    const record: MediaRecord = {
-      id: ulid(),
-      userId,
-      filename: 'a.jpg',
-      contentType: 'image/jpeg',
-      size: 1,
-      status: 'pending',
-      type: 'image',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-    };
+    const record = pendingMediaRecord(userId, { filename: 'a.jpg', size: 1, createdAt: now, updatedAt: now });
     await world.media.createPending(record);
     await world.media.updateMetadata(record, { tags }, now);
     await world.media.syncTags(userId, record.id);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { invoke } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { pendingMediaRecord } from '../../local/test/records';
 
 describe('DELETE /v1/users/me (deleteMe)', () => {
   let world: HandlerWorld;
@@ -29,7 +30,7 @@ describe('DELETE /v1/users/me (deleteMe)', () => {
 
   it('204 and everything of the account is gone: profile, credentials, sessions, media, analyses', async () => {
     const now = '2026-11-21T10:00:00.000Z';
-    await world.media.createPending({ id: '01JD8X5Q2W4K6M8N0P2R4T6V9M', userId: caller.userId, filename: 'a.jpg', contentType: 'image/jpeg', size: 1, status: 'pending', type: 'image', createdAt: now, updatedAt: now, title: '', description: '', tags: [], views: 0, version: 1 });
+    await world.media.createPending(pendingMediaRecord(caller.userId, { id: '01JD8X5Q2W4K6M8N0P2R4T6V9M', filename: 'a.jpg', size: 1, createdAt: now, updatedAt: now }));
     await world.content.put(`media/${caller.userId}/01JD8X5Q2W4K6M8N0P2R4T6V9M/original`, Buffer.from('x'), 'image/jpeg');
     await world.analyses.create({ id: '01JD8X5Q2W4K6M8N0P2R4T6V9N', userId: caller.userId, mediaId: '01JD8X5Q2W4K6M8N0P2R4T6V9M', status: 'queued', createdAt: now, updatedAt: now, attempts: 0 });
     const response = await invoke(handler, { method: 'DELETE', caller, body: { password: 'the password 1' } });

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { handlerWorld, type HandlerWorld } from '../test/handlers';
+import { pendingMediaRecord } from '../test/records';
 import { hashSecret } from '../../shared/auth/refreshTokens';
 import { originalKey, thumbnailKeys, userPrefix } from '../../shared/content/keys';
 import type { AnalysisRecord } from '../../shared/stores/analyses';
@@ -118,23 +119,17 @@ async function seedPerson(world: HandlerWorld, who: Person, now: number): Promis
   await world.sessions.create(session(who.otherSessionId, 7_200_000, `${who.refreshSecret}-other`));
   await world.sessions.create(session(who.expiredSessionId, 90_000_000, `${who.refreshSecret}-expired`, -1000));
 
-  const item = (id: string, filename: string, type: 'image' | 'video', contentType: string, createdAgo: number): MediaRecord => ({
-    id,
-    userId: who.userId,
-    filename,
-    contentType,
-    size: 1024,
-    sha256: createHash('sha256').update(id).digest('hex'),
-    status: 'pending',
-    type,
-    createdAt: iso(now - createdAgo),
-    updatedAt: iso(now - createdAgo),
-    title: '',
-    description: '',
-    tags: [],
-    views: 0,
-    version: 1,
-  });
+  const item = (id: string, filename: string, type: 'image' | 'video', contentType: string, createdAgo: number): MediaRecord =>
+    pendingMediaRecord(who.userId, {
+      id,
+      filename,
+      contentType,
+      size: 1024,
+      sha256: createHash('sha256').update(id).digest('hex'),
+      type,
+      createdAt: iso(now - createdAgo),
+      updatedAt: iso(now - createdAgo),
+    });
   const [sunset, clip, pendingName, rejectedName, taggedName] = who.filenames as [string, string, string, string, string];
   const records = {
     readyImage: item(who.media.readyImage, sunset, 'image', 'image/jpeg', 500_000),

@@ -3,6 +3,7 @@ import proxyquire from 'proxyquire';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { fixedClock, memoryAnalysisQueue, memoryAnalysisStore, memoryContentStore, memoryMediaStore, sequentialIds } from '../../local/test/fakes';
+import { pendingMediaRecord } from '../../local/test/records';
 import type { CallbackOutcome } from '../analysis/callback';
 import { originalKey } from '../content/keys';
 import { HttpError } from '../http/errors';
@@ -46,7 +47,7 @@ function world() {
 
 async function image(w: ReturnType<typeof world>, userId: string, fields: Partial<MediaRecord> = {}, hash = '0123456789abcdef'): Promise<MediaRecord> {
   const now = w.clock.now().toISOString();
-  const record: MediaRecord = { id: ulid(), userId, filename: 'a.jpg', contentType: 'image/jpeg', size: 3, status: 'pending', type: 'image', createdAt: now, updatedAt: now, title: '', description: '', tags: [], views: 0, version: 1, ...fields };
+  const record = pendingMediaRecord(userId, { filename: 'a.jpg', size: 3, createdAt: now, updatedAt: now, ...fields });
   await w.media.createPending(record);
   if (fields.status === undefined) await w.media.markReady(record, { width: 1, height: 1, perceptualHash: hash, dominantColors: [{ hex: '#ff0000', ratio: 1 }] }, '"e"', now);
   await w.content.put(originalKey(userId, record.id), Buffer.from('img'), 'image/jpeg');

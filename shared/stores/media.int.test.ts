@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { mediaStoreContract } from '../../local/test/contracts/mediaStore';
+import { pendingMediaRecord } from '../../local/test/records';
 import { localStack } from '../../local/test/stack';
 import { dynamo } from '../aws/dynamo';
 import { requireEnv } from '../config/env';
@@ -53,22 +54,7 @@ describe('MediaStore contract: DynamoDB (DynamoDB Local)', function () {
       const store = dynamoMediaStore(dynamo, table);
       const userId = ulid();
       const now = new Date().toISOString();
-      const record: MediaRecord = {
-        id: ulid(),
-        userId,
-        filename: 'a.jpg',
-        contentType: 'image/jpeg',
-        size: 1,
-        status: 'pending',
-        type: 'image',
-        createdAt: now,
-        updatedAt: now,
-        title: '',
-        description: '',
-        tags: [],
-        views: 0,
-        version: 1,
-      };
+      const record = pendingMediaRecord(userId, { filename: 'a.jpg', size: 1, createdAt: now, updatedAt: now });
       await store.createPending(record);
       const tagged = await store.updateMetadata(record, { tags: ['beach'] }, now);
 
@@ -91,23 +77,8 @@ describe('MediaStore contract: DynamoDB (DynamoDB Local)', function () {
 
   describe('DynamoDB specifics', () => {
     const store = () => dynamoMediaStore(dynamo, requireEnv('MEDIA_TABLE'));
-    const newRecord = (userId: string, overrides: Partial<MediaRecord> = {}): MediaRecord => ({
-      id: ulid(),
-      userId,
-      filename: 'a.jpg',
-      contentType: 'image/jpeg',
-      size: 1,
-      status: 'pending',
-      type: 'image',
-      createdAt: '2001-02-03T04:05:06.000Z',
-      updatedAt: '2001-02-03T04:05:06.000Z',
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-      ...overrides,
-    });
+    const newRecord = (userId: string, overrides: Partial<MediaRecord> = {}): MediaRecord =>
+      pendingMediaRecord(userId, { filename: 'a.jpg', size: 1, createdAt: '2001-02-03T04:05:06.000Z', updatedAt: '2001-02-03T04:05:06.000Z', ...overrides });
 
     it('the sweep\'s pending index holds items written pending only (an item written in another state is never swept)', async () => {
       const userId = ulid();

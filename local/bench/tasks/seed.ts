@@ -11,6 +11,7 @@ import { newId } from '../../../shared/ids';
 import { dynamoMediaStore, type MediaRecord, type ProcessedFields } from '../../../shared/stores/media';
 import { dynamoSessionStore } from '../../../shared/stores/sessions';
 import { dynamoUserStore, type UserProfile } from '../../../shared/stores/users';
+import { pendingMediaRecord } from '../../test/records';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -35,27 +36,8 @@ export function seeder(client: DynamoDBDocumentClient = seedingClient()): Seeder
   const users = dynamoUserStore(client, env('USERS_TABLE'));
   const sessions = dynamoSessionStore(client, env('SESSIONS_TABLE'));
   const media = dynamoMediaStore(client, env('MEDIA_TABLE'));
-  const record = (userId: string, overrides: Partial<MediaRecord>): MediaRecord => {
-    const now = new Date().toISOString();
-    return {
-      id: newId(),
-      userId,
-      filename: 'IMG_20240612_181522.jpg',
-      contentType: 'image/jpeg',
-      size: 4_718_592,
-      sha256: randomBytes(32).toString('hex'),
-      status: 'pending',
-      type: 'image',
-      createdAt: now,
-      updatedAt: now,
-      title: '',
-      description: '',
-      tags: [],
-      views: 0,
-      version: 1,
-      ...overrides,
-    };
-  };
+  const record = (userId: string, overrides: Partial<MediaRecord>): MediaRecord =>
+    pendingMediaRecord(userId, { id: newId(), filename: 'IMG_20240612_181522.jpg', size: 4_718_592, sha256: randomBytes(32).toString('hex'), ...overrides });
   return {
     async user(passwordHash, label = 'bench') {
       const now = new Date().toISOString();

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { monotonicFactory, ulid } from 'ulid';
 import { InvalidCursor } from '../../../shared/stores/cursor';
 import { DuplicateMedia, VersionConflict, type MediaQuery, type MediaRecord, type MediaStore, type ProcessedFields } from '../../../shared/stores/media';
+import { pendingMediaRecord } from '../records';
 
 /** Media ids in creation order (plain ULIDs made in the same millisecond are not). */
 const nextMediaId = monotonicFactory();
@@ -18,24 +19,7 @@ const LATER = '2026-11-21T11:00:00.000Z';
 const newSha = (): string => randomBytes(32).toString('hex');
 
 function newMedia(userId: string, overrides: Partial<MediaRecord> = {}): MediaRecord {
-  return {
-    id: nextMediaId(),
-    userId,
-    filename: 'beach.jpg',
-    contentType: 'image/jpeg',
-    size: 123_456,
-    sha256: newSha(),
-    status: 'pending',
-    type: 'image',
-    createdAt: NOW,
-    updatedAt: NOW,
-    title: '',
-    description: '',
-    tags: [],
-    views: 0,
-    version: 1,
-    ...overrides,
-  };
+  return pendingMediaRecord(userId, { id: nextMediaId(), filename: 'beach.jpg', size: 123_456, sha256: newSha(), createdAt: NOW, updatedAt: NOW, ...overrides });
 }
 
 const processed: ProcessedFields = {

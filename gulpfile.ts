@@ -15,6 +15,7 @@ import os from 'node:os';
 import gulp from 'gulp';
 import { PIPELINES_FILE, pipelinesPath, renderPipelines } from './local/delivery/pipelines';
 import { functionInputs } from './local/functions';
+import { checkLeastPrivilege } from './local/gateway/check';
 import { breakingChanges } from './local/openapi/breaking';
 import { OPENAPI_FILE, renderOpenApi } from './local/openapi/document';
 
@@ -108,8 +109,27 @@ export async function coverage(): Promise<void> {
     const inputs = (await functionInputs([{ name: functionName, source }]))[functionName] ?? [source];
     include = inputs.flatMap((file) => ['--include', file]);
   }
-  return run(path.join(BIN, 'nyc'), [...include, path.join(BIN, 'mocha'), ...mochaArgs()]);
+  // The whole suite records every permission the functions used at the local AWS gateway.
+  const evidence = functionName === undefined && typeof args.grep !== 'string' ? { ML_IAM_EVIDENCE: freshEvidenceFile() } : {};
+  return run(path.join(BIN, 'nyc'), [...include, path.join(BIN, 'mocha'), ...mochaArgs()], evidence);
 }
+
+const EVIDENCE_FILE = path.join(os.tmpdir(), `ml-iam-evidence-${process.pid}.jsonl`);
+function freshEvidenceFile(): string {
+  fs.rmSync(EVIDENCE_FILE, { force: true });
+  fs.writeFileSync(EVIDENCE_FILE, '');
+  process.once('exit', () => fs.rmSync(EVIDENCE_FILE, { force: true }));
+  return EVIDENCE_FILE;
+}
+
+/**
+ * After the whole suite: every permission a function's role grants was used by some call of the
+ * run, or has a written reason (local/gateway/leastPrivilege.ts). A surplus grant fails.
+ */
+export async function leastPrivilege(): Promise<void> {
+  if (!checkLeastPrivilege(EVIDENCE_FILE)) throw new Error('least privilege: some permissions were never used (see above)');
+}
+leastPrivilege.displayName = 'least-privilege';
 
 export function start(): Promise<void> {
   return run(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')]);
@@ -183,5 +203,5 @@ export function checkTemplates(): Promise<void> {
 checkTemplates.displayName = 'check-templates';
 
 /** What `npm test` and CI run. */
-export const verify = gulp.series(typecheck, lint, coverage);
+export const verify = gulp.series(typecheck, lint, coverage, leastPrivilege);
 export default verify;

@@ -1,11 +1,16 @@
 /**
  * `npm start`: the whole API on this machine, no AWS account needed.
  *
- *   DynamoDB Local (official engine, Java)   http://localhost:8000   ML_DYNAMODB_PORT
- *   S3 stand-in (s3rver, with S3 events)     http://localhost:4569   ML_S3_PORT
  *   API (serverless-offline, all functions)  http://localhost:3000   ML_API_PORT
  *   Lambda invoke endpoint                   http://localhost:3002   ML_LAMBDA_PORT
+ *   DynamoDB (DynamoDB Local, Java)          http://localhost:8000   ML_DYNAMODB_PORT
+ *   S3 (s3rver, with S3 events)              http://localhost:4569   ML_S3_PORT
  *   SNS (serverless-offline-sns)             http://localhost:4002   ML_SNS_PORT
+ *   SSM (the JWT key parameters)             http://localhost:4583   ML_SSM_PORT
+ *
+ * Each AWS port is the local AWS gateway (local/gateway/), which authorises every call against
+ * the calling function's IAM role and enforces presigned-POST policies, in front of the stand-in
+ * on an internal port.
  *
  * Tables and buckets come from serverless.yml's `resources`. Data persists under
  * .local-data/ (ML_DATA_DIR) across restarts; `npm run local:reset` wipes it.
@@ -16,7 +21,8 @@ import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
 import { ensureLocalKeys } from './stack/keys';
 import { startOffline, type RunningOffline } from './stack/offline';
-import { assertPortFree, portFromEnv } from './stack/ports';
+import { startLocalGateways, type LocalGateways } from './gateway';
+import { assertPortFree, freePortsSync, portFromEnv } from './stack/ports';
 import { killNow } from './stack/processes';
 import { REPO_ROOT, serviceConfig } from './stack/serviceConfig';
 
@@ -26,12 +32,14 @@ const say = (line: string): void => console.log(`[local] ${line}`);
 
 let dynamo: RunningDynamoDb | undefined;
 let offline: RunningOffline | undefined;
+let dynamoGateway: LocalGateways | undefined;
 let stopping: Promise<void> | undefined;
 
 function stop(exitCode: number): Promise<void> {
   stopping ??= (async () => {
     say('stopping…');
     await offline?.stop();
+    await dynamoGateway?.stop();
     await dynamo?.stop();
     say('stopped; nothing left running');
     process.exit(exitCode);
@@ -60,6 +68,7 @@ async function main(): Promise<void> {
     dynamodb: portFromEnv('ML_DYNAMODB_PORT', 8000),
     s3: portFromEnv('ML_S3_PORT', 4569),
     sns: portFromEnv('ML_SNS_PORT', 4002),
+    ssm: portFromEnv('ML_SSM_PORT', 4583),
   };
   const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
   fs.mkdirSync(dataDir, { recursive: true });
@@ -72,18 +81,21 @@ async function main(): Promise<void> {
   await assertPortFree(ports.dynamodb, 'DynamoDB Local', 'ML_DYNAMODB_PORT');
   await assertPortFree(ports.s3, 'S3 stand-in', 'ML_S3_PORT');
   await assertPortFree(ports.sns, 'SNS stand-in', 'ML_SNS_PORT');
+  await assertPortFree(ports.ssm, 'SSM parameters', 'ML_SSM_PORT');
 
   say('resolving serverless.yml for the local stage…');
   const config = serviceConfig('local');
 
-  fs.mkdirSync(path.join(dataDir, 'dynamodb'), { recursive: true });
-  dynamo = await startDynamoDbLocal({ port: ports.dynamodb, dbPath: path.join(dataDir, 'dynamodb') });
-  dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
-  say(`DynamoDB Local on ${dynamo.endpoint} (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
-  await ensureTables(dynamo.endpoint, config, say);
-
   const keys = ensureLocalKeys(dataDir);
   say(`access tokens signed with the local key in ${path.relative(REPO_ROOT, keys.privateFile)}`);
+
+  fs.mkdirSync(path.join(dataDir, 'dynamodb'), { recursive: true });
+  const [dynamodbBackend] = freePortsSync(1) as [number];
+  dynamo = await startDynamoDbLocal({ port: dynamodbBackend, dbPath: path.join(dataDir, 'dynamodb') });
+  dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
+  await ensureTables(dynamo.endpoint, config, say);
+  dynamoGateway = await startLocalGateways({ ports: { dynamodb: ports.dynamodb }, backends: { dynamodb: dynamo.endpoint } });
+  say(`DynamoDB Local behind the gateway on http://localhost:${ports.dynamodb} (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
 
   say('starting serverless-offline (bundles every function with esbuild)…');
   await startOffline({
@@ -99,7 +111,7 @@ async function main(): Promise<void> {
   });
   say(
     `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · docs http://localhost:${ports.api}/docs · ` +
-      `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · SNS http://localhost:${ports.sns} · Ctrl-C stops everything`,
+      `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · SNS http://localhost:${ports.sns} · SSM http://localhost:${ports.ssm} · Ctrl-C stops everything`,
   );
 }
 

@@ -1,40 +1,15 @@
 /**
  * Least privilege and data protection, checked over what a deploy would upload: the packaged
- * CloudFormation stack of dev, test and prod (`serverless package`, offline). The rules and the
- * per-function permission table live in local/delivery/policy.ts; this suite runs them and
- * proves, on broken copies of the prod stack, that each rule catches what it is for.
+ * CloudFormation stack of dev, test and prod (`serverless package`, offline). The rules live in
+ * local/delivery/policy.ts; what each function may do is what the local stage's role grants (the
+ * roles the local AWS gateway enforces in every test, local/gateway/). This suite runs the rules
+ * and proves, on broken copies of the prod stack, that each catches what it is for.
  */
 import { expect } from 'chai';
-import { PERMISSIONS, policyProblems, type StageFacts, type Template } from '../delivery/policy';
-import { listFunctions } from '../functions';
+import { functionPermissions, policyProblems, stageFacts, type Permissions, type StageFacts, type Template } from '../delivery/policy';
+import { functionRoles } from '../gateway/roles';
+import { packagedTemplate } from '../gateway/template';
 import { packageStage } from '../stack/packaging';
-import { serviceConfig } from '../stack/serviceConfig';
-
-interface StageSettings {
-  logRetentionDays: number;
-  throttle: { rateLimit: number; burstLimit: number };
-  tables: { pointInTimeRecovery: boolean; deletionProtection: boolean };
-  jwt: { parameterPath: string };
-  media: { bucketName: string };
-  vpc: boolean;
-}
-
-export function stageFacts(stage: string): StageFacts {
-  const config = serviceConfig(stage);
-  const settings = (config.custom as { stage: StageSettings }).stage;
-  return {
-    service: config.service,
-    stage,
-    functions: Object.keys(config.functions),
-    bucketName: settings.media.bucketName,
-    jwtParameterPath: settings.jwt.parameterPath,
-    logRetentionDays: settings.logRetentionDays,
-    throttle: settings.throttle,
-    pointInTimeRecovery: settings.tables.pointInTimeRecovery,
-    deletionProtection: settings.tables.deletionProtection,
-    vpc: settings.vpc,
-  };
-}
 
 const clone = (template: Template): Template => structuredClone(template);
 type Statement = { Effect: string; Action: string[] | string; Resource: unknown };
@@ -47,20 +22,29 @@ function statementsOf(template: Template, roleId: string): Statement[] {
 describe('security policy over the packaged stack', function () {
   this.timeout(240_000);
   const stacks: Record<string, Template> = {};
+  let local: Permissions;
 
   before(async () => {
     // One at a time: each packaging run bundles every function (2 cores here).
     for (const stage of ['dev', 'test', 'prod']) stacks[stage] = (await packageStage(stage)).template;
+    local = functionPermissions(await packagedTemplate('local'), stageFacts('local'));
   });
 
   for (const stage of ['dev', 'test', 'prod']) {
-    it(`${stage}: every function has its own role with exactly the permissions in the table; buckets, tables, logs, API and queues comply`, () => {
-      expect(policyProblems(stacks[stage] as Template, stageFacts(stage))).to.deep.equal([]);
+    it(`${stage}: every function has its own role granting exactly what the local stage's role (enforced in every test) grants; buckets, tables, logs, API and queues comply`, () => {
+      expect(policyProblems(stacks[stage] as Template, stageFacts(stage), local)).to.deep.equal([]);
     });
   }
 
-  it('has a permission entry for every function and none for a function that does not exist', () => {
-    expect(Object.keys(PERMISSIONS).sort()).to.deep.equal(listFunctions().map((fn) => fn.name).sort());
+  it('the local roles the gateway enforces come from a package with placeholder artefacts: the same roles as a full package', async () => {
+    const full = functionRoles(stacks['dev'] as Template);
+    const fast = functionRoles(await packagedTemplate('dev'));
+    expect([...fast.keys()].sort()).to.deep.equal([...full.keys()].sort());
+    for (const [name, role] of full) expect(fast.get(name), name).to.deep.equal(role);
+  });
+
+  it('every function of serverless.yml has a role on the local stage', () => {
+    expect(Object.keys(local).sort()).to.deep.equal(stageFacts('local').functions.sort());
   });
 
   it('prod keeps tables recoverable and runs functions in the VPC; dev does neither (stage config)', () => {
@@ -80,7 +64,7 @@ describe('security policy over the packaged stack', function () {
     const problemsAfter = (change: (template: Template) => void): string[] => {
       const copy = clone(prod);
       change(copy);
-      return policyProblems(copy, facts);
+      return policyProblems(copy, facts, local);
     };
 
     it('a wildcard action', () => {
@@ -93,23 +77,23 @@ describe('security policy over the packaged stack', function () {
       expect(problems.join('\n')).to.contain('getMe: "dynamodb:GetItem" on "*"');
     });
 
-    it('a permission the table does not list, and one the function lost', () => {
+    it('a permission the local role does not grant, and one the function lost', () => {
       const problems = problemsAfter((template) => {
         const statements = statementsOf(template, 'ListTagsIamRoleLambdaExecution');
         statements.push({ Effect: 'Allow', Action: ['dynamodb:DeleteItem'], Resource: { 'Fn::GetAtt': ['MediaTable', 'Arn'] } });
         const createUser = statementsOf(template, 'CreateUserIamRoleLambdaExecution');
         createUser.splice(1);
       });
-      expect(problems).to.include('listTags: dynamodb:DeleteItem granted on ["MediaTable"], the table says []');
-      expect(problems).to.include('createUser: dynamodb:PutItem granted on [], the table says ["UsersTable"]');
+      expect(problems).to.include('listTags: dynamodb:DeleteItem granted on ["MediaTable"], the local stage grants []');
+      expect(problems).to.include('createUser: dynamodb:PutItem granted on [], the local stage grants ["UsersTable"]');
     });
 
-    it('an action on another table than the table says', () => {
+    it('an action on another table than the local stage grants it on', () => {
       const problems = problemsAfter((template) => {
         const statement = statementsOf(template, 'GetMeIamRoleLambdaExecution').find((candidate) => JSON.stringify(candidate.Action).includes('dynamodb:GetItem'));
         if (statement !== undefined) statement.Resource = { 'Fn::GetAtt': ['SessionsTable', 'Arn'] };
       });
-      expect(problems).to.include('getMe: dynamodb:GetItem granted on ["SessionsTable"], the table says ["UsersTable"]');
+      expect(problems).to.include('getMe: dynamodb:GetItem granted on ["SessionsTable"], the local stage grants ["UsersTable"]');
     });
 
     it('a listing grant that lost its prefix condition', () => {

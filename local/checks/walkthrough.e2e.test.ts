@@ -2,10 +2,10 @@
  * The curl walk-through of docs/api.md, run as written (with the base URL of the test
  * stack): if the docs and the API drift apart, this fails.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { runToEnd } from '../test/run';
 import { offlineApi } from '../test/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -24,11 +24,7 @@ describe('docs/api.md walk-through', function () {
     const { baseUrl } = await offlineApi();
     const script = walkthrough();
     expect(script).to.contain('B=http://localhost:3000/v1');
-    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', script.replace('B=http://localhost:3000/v1', `B=${baseUrl}/v1`)], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+    const result = await runToEnd('bash', ['-euo', 'pipefail', '-c', script.replace('B=http://localhost:3000/v1', `B=${baseUrl}/v1`)], { cwd: ROOT, timeoutMs: 90_000 });
     expect(result.status, `${result.stdout}\n${result.stderr}`).to.equal(0);
     const out = result.stdout;
     expect(out).to.contain('"status":"ok"');

@@ -3,7 +3,14 @@
  * function may do, on which resources, and how data at rest and the edges are protected.
  * `policyProblems` returns one line per violation; local/checks/policy.test.ts runs it over the
  * dev, test and prod packages (expecting none) and over deliberately broken copies (expecting each).
+ *
+ * What each function may do is not a hand-kept list: the local stage's roles are the source of
+ * truth. Every call a function makes locally is authorised against them by the local AWS gateway
+ * (a missing permission fails the tests), every permission they grant must have been used by the
+ * tests (local/gateway/leastPrivilege.ts), and here every deployed stage must grant exactly what
+ * the local stage grants.
  */
+import { serviceConfig } from '../stack/serviceConfig';
 
 export interface Resource {
   Type: string;
@@ -28,122 +35,6 @@ export interface StageFacts {
   deletionProtection: boolean;
   vpc: boolean;
 }
-
-/**
- * Every permission of every function beyond writing its own log group, as action → resources.
- * Symbolic resources: a logical id (its ARN), `<Table>/index/*`, `bucket` (the media bucket),
- * `bucket/media/*` (its objects), `jwt/private` and `jwt/public` (the SSM parameters).
- * A function that needs something new gets it here and in serverless.yml, on purpose.
- */
-export const PERMISSIONS: Record<string, Record<string, string[]>> = {
-  getHealth: {},
-  getOpenApi: {},
-  getDocs: {},
-  getJwks: { 'ssm:GetParameter': ['jwt/public'] },
-  authorizer: {
-    'dynamodb:GetItem': ['SessionsTable'],
-    'dynamodb:UpdateItem': ['SessionsTable'],
-    'ssm:GetParameter': ['jwt/public'],
-  },
-  createUser: { 'dynamodb:PutItem': ['UsersTable'] },
-  getMe: { 'dynamodb:GetItem': ['UsersTable'] },
-  updateMe: {
-    'dynamodb:GetItem': ['UsersTable'],
-    'dynamodb:BatchGetItem': ['UsersTable'],
-    'dynamodb:PutItem': ['UsersTable'],
-    'dynamodb:UpdateItem': ['UsersTable'],
-    'dynamodb:DeleteItem': ['UsersTable'],
-    'dynamodb:Query': ['SessionsTable'],
-    'dynamodb:BatchWriteItem': ['SessionsTable'],
-  },
-  deleteMe: {
-    'dynamodb:GetItem': ['UsersTable'],
-    'dynamodb:BatchGetItem': ['UsersTable'],
-    'dynamodb:PutItem': ['UsersTable'],
-    'dynamodb:UpdateItem': ['UsersTable'],
-    'dynamodb:DeleteItem': ['UsersTable'],
-    'dynamodb:Query': ['AnalysesTable', 'MediaTable', 'SessionsTable'],
-    'dynamodb:BatchWriteItem': ['AnalysesTable', 'MediaTable', 'SessionsTable'],
-    's3:ListBucket': ['bucket'],
-    's3:DeleteObject': ['bucket/media/*'],
-  },
-  createSession: {
-    'dynamodb:BatchGetItem': ['UsersTable'],
-    'dynamodb:PutItem': ['SessionsTable', 'UsersTable'],
-    'dynamodb:DeleteItem': ['UsersTable'],
-    'ssm:GetParameter': ['jwt/private'],
-  },
-  refreshSession: {
-    'dynamodb:GetItem': ['SessionsTable'],
-    'dynamodb:UpdateItem': ['SessionsTable'],
-    'dynamodb:DeleteItem': ['SessionsTable'],
-    'ssm:GetParameter': ['jwt/private'],
-  },
-  listSessions: { 'dynamodb:Query': ['SessionsTable'] },
-  deleteSession: { 'dynamodb:DeleteItem': ['SessionsTable'] },
-  createMedia: {
-    'dynamodb:GetItem': ['MediaTable'],
-    'dynamodb:PutItem': ['MediaTable'],
-    's3:PutObject': ['bucket/media/*'],
-  },
-  listMedia: {
-    'dynamodb:Query': ['MediaTable', 'MediaTable/index/*'],
-    'dynamodb:BatchGetItem': ['MediaTable', 'MediaTable/index/*'],
-    's3:GetObject': ['bucket/media/*'],
-  },
-  getMedia: { 'dynamodb:UpdateItem': ['MediaTable'], 's3:GetObject': ['bucket/media/*'] },
-  deleteMedia: {
-    'dynamodb:GetItem': ['MediaTable'],
-    'dynamodb:PutItem': ['MediaTable'],
-    'dynamodb:UpdateItem': ['MediaTable'],
-    'dynamodb:DeleteItem': ['MediaTable'],
-    'dynamodb:ConditionCheckItem': ['MediaTable'],
-    's3:DeleteObject': ['bucket/media/*'],
-  },
-  processUpload: {
-    'dynamodb:GetItem': ['MediaTable'],
-    'dynamodb:UpdateItem': ['MediaTable'],
-    'dynamodb:DeleteItem': ['MediaTable'],
-    's3:GetObject': ['bucket/media/*'],
-    's3:PutObject': ['bucket/media/*'],
-    's3:DeleteObject': ['bucket/media/*'],
-    'sqs:SendMessage': ['UploadsDeadLetterQueue'],
-  },
-  sweepUploads: {
-    'dynamodb:Query': ['MediaTable/index/*'],
-    'dynamodb:GetItem': ['MediaTable'],
-    'dynamodb:PutItem': ['MediaTable'],
-    'dynamodb:UpdateItem': ['MediaTable'],
-    'dynamodb:DeleteItem': ['MediaTable'],
-    'dynamodb:ConditionCheckItem': ['MediaTable'],
-    's3:DeleteObject': ['bucket/media/*'],
-  },
-  getMetadata: { 'dynamodb:GetItem': ['MediaTable'] },
-  updateMetadata: {
-    'dynamodb:GetItem': ['MediaTable'],
-    'dynamodb:PutItem': ['MediaTable'],
-    'dynamodb:UpdateItem': ['MediaTable'],
-    'dynamodb:DeleteItem': ['MediaTable'],
-    'dynamodb:ConditionCheckItem': ['MediaTable'],
-  },
-  listTags: { 'dynamodb:Query': ['MediaTable'] },
-  createAnalysis: {
-    'dynamodb:GetItem': ['MediaTable'],
-    'dynamodb:PutItem': ['AnalysesTable'],
-    'dynamodb:DeleteItem': ['AnalysesTable'],
-    'sns:Publish': ['AnalysisRequestsTopic'],
-  },
-  getAnalysis: { 'dynamodb:GetItem': ['AnalysesTable'], 'dynamodb:UpdateItem': ['AnalysesTable'] },
-  runAnalysis: {
-    'dynamodb:GetItem': ['AnalysesTable', 'MediaTable'],
-    'dynamodb:UpdateItem': ['AnalysesTable'],
-    'dynamodb:Query': ['MediaTable'],
-    's3:GetObject': ['bucket/media/*'],
-    'rekognition:DetectLabels': ['*'],
-    'ssm:GetParameter': ['jwt/private'],
-    'sqs:SendMessage': ['AnalysisDeadLetterQueue'],
-  },
-};
 
 /** Conditions that narrow a grant further (a grant without the listed condition is a violation). */
 export const CONDITIONS: Record<string, Record<string, unknown>> = {
@@ -183,7 +74,7 @@ export function render(value: Json): string {
 
 export const pascal = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
 
-/** A statement's resource, in the symbolic names of PERMISSIONS (or as rendered when unknown). */
+/** A statement's resource in stage-independent symbolic names (a logical id, `bucket/media/*`, `jwt/private`…), or as rendered when unknown. */
 export function symbolicResource(value: Json, facts: StageFacts, fn: string): string {
   const text = render(value);
   const own = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${facts.service}-${facts.stage}-${fn}:*:*`;
@@ -208,6 +99,51 @@ function sortedPermissions(permissions: Record<string, string[]>): Record<string
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([action, resources]) => [action, [...new Set(resources)].sort()]),
   );
+}
+
+/** What `stage`'s settings say about the packaged stack (shared/config/stages/<stage>.yml). */
+export function stageFacts(stage: string): StageFacts {
+  const config = serviceConfig(stage);
+  const settings = (config.custom as { stage: StageSettings }).stage;
+  return {
+    service: config.service,
+    stage,
+    functions: Object.keys(config.functions),
+    bucketName: settings.media.bucketName,
+    jwtParameterPath: settings.jwt.parameterPath,
+    logRetentionDays: settings.logRetentionDays,
+    throttle: settings.throttle,
+    pointInTimeRecovery: settings.tables.pointInTimeRecovery,
+    deletionProtection: settings.tables.deletionProtection,
+    vpc: settings.vpc,
+  };
+}
+
+interface StageSettings {
+  logRetentionDays: number;
+  throttle: { rateLimit: number; burstLimit: number };
+  tables: { pointInTimeRecovery: boolean; deletionProtection: boolean };
+  jwt: { parameterPath: string };
+  media: { bucketName: string };
+  vpc: boolean;
+}
+
+/** Permissions of each function's role beyond its own logs, as action → symbolic resources (sorted). */
+export type Permissions = Record<string, Record<string, string[]>>;
+
+/** Every function's permissions in a packaged stack, in the symbolic names of symbolicResource. */
+export function functionPermissions(template: Template, facts: StageFacts): Permissions {
+  const result: Permissions = {};
+  for (const fn of facts.functions) {
+    const lambda = template.Resources[`${pascal(fn)}LambdaFunction`];
+    const roleId = render(lambda?.Properties?.['Role']).replace(/^\$\{(\w+)\.Arn\}$/, '$1');
+    const role = template.Resources[roleId];
+    if (role === undefined) continue;
+    const granted = rolePermissions(role, facts, fn, []);
+    for (const action of LOG_ACTIONS) delete granted[action];
+    result[fn] = sortedPermissions(granted);
+  }
+  return result;
 }
 
 function rolePermissions(role: Resource, facts: StageFacts, fn: string, problems: string[]): Record<string, string[]> {
@@ -237,7 +173,7 @@ function rolePermissions(role: Resource, facts: StageFacts, fn: string, problems
   return granted;
 }
 
-function checkRoles(template: Template, facts: StageFacts, problems: string[]): void {
+function checkRoles(template: Template, facts: StageFacts, expectedPermissions: Permissions, problems: string[]): void {
   const resources = template.Resources;
   const usedRoles = new Set<string>();
   const functionIds = new Set<string>();
@@ -275,9 +211,9 @@ function checkRoles(template: Template, facts: StageFacts, problems: string[]): 
       delete granted[action];
       logs[action] = ['own-log-group'];
     }
-    const expected = PERMISSIONS[fn];
+    const expected = expectedPermissions[fn];
     if (expected === undefined) {
-      problems.push(`${fn}: not in the permissions table of local/delivery/policy.ts`);
+      problems.push(`${fn}: not a function of the local stage, whose roles the tests enforce`);
       continue;
     }
     const actual = sortedPermissions(granted);
@@ -285,7 +221,7 @@ function checkRoles(template: Template, facts: StageFacts, problems: string[]): 
     for (const action of new Set([...Object.keys(actual), ...Object.keys(wanted)])) {
       const has = JSON.stringify(actual[action] ?? []);
       const needs = JSON.stringify(wanted[action] ?? []);
-      if (has !== needs) problems.push(`${fn}: ${action} granted on ${has}, the table says ${needs}`);
+      if (has !== needs) problems.push(`${fn}: ${action} granted on ${has}, the local stage grants ${needs}`);
     }
   }
   for (const [id, resource] of Object.entries(resources)) {
@@ -398,10 +334,13 @@ function checkEdges(template: Template, facts: StageFacts, problems: string[]): 
   }
 }
 
-/** Every way the packaged stack breaks the policy; empty when it complies. */
-export function policyProblems(template: Template, facts: StageFacts): string[] {
+/**
+ * Every way the packaged stack breaks the policy; empty when it complies. `expected`: what each
+ * function's role grants on the local stage (functionPermissions of the local package).
+ */
+export function policyProblems(template: Template, facts: StageFacts, expected: Permissions): string[] {
   const problems: string[] = [];
-  checkRoles(template, facts, problems);
+  checkRoles(template, facts, expected, problems);
   checkBucket(template, facts, problems);
   checkTables(template, facts, problems);
   checkEdges(template, facts, problems);

@@ -79,6 +79,7 @@ import { ABANDONED_AFTER_MS, NOT_STARTED_AFTER_MS } from '../../shared/domain/an
 import { userPartition } from '../../shared/stores/keys';
 import { MEDIA_PREFIX, PHASH_PREFIX, TAG_COUNT_PREFIX, TAGGED_PREFIX } from '../../shared/stores/mediaKeys';
 import { serviceConfig } from '../stack/serviceConfig';
+import { TOOLING_CREDENTIALS } from '../stack/credentials';
 
 export interface ConsistencyTarget {
   dynamodbEndpoint: string;
@@ -204,13 +205,13 @@ export function localTarget(endpoints: { dynamodbEndpoint: string; s3Endpoint: s
 const LOCAL_REGION = 'us-east-1';
 
 function clients(target: ConsistencyTarget): { dynamo: DynamoDBDocumentClient; s3: S3Client; close: () => void } {
-  const raw = new DynamoDBClient({ endpoint: target.dynamodbEndpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 5 });
+  const raw = new DynamoDBClient({ endpoint: target.dynamodbEndpoint, region: LOCAL_REGION, credentials: TOOLING_CREDENTIALS, maxAttempts: 5 });
   const dynamo = DynamoDBDocumentClient.from(raw);
   const s3 = new S3Client({
     endpoint: target.s3Endpoint,
     region: LOCAL_REGION,
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: TOOLING_CREDENTIALS,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 5,

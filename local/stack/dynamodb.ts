@@ -19,10 +19,15 @@ export interface RunningDynamoDb {
   stop(): Promise<void>;
 }
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * DynamoDB Local's own credentials: it accepts any key made of letters and digits. Only the
+ * owner of the engine (table set-up) talks to it directly; everyone else goes through the gateway.
+ */
+export const ENGINE_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: ENGINE_CREDENTIALS, maxAttempts: 2 });
 }
 
 /** `java -version` succeeds, or a message that says what to install. */

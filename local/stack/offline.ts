@@ -1,34 +1,44 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { startLocalGateways, type Denial, type LocalGateways } from '../gateway';
+import type { FunctionRole } from '../gateway/roles';
+import { ensureLocalKeys } from './keys';
+import { freePortsSync } from './ports';
 import { exited, stopChild } from './processes';
 import { bucketsOf } from './s3';
 import { REPO_ROOT, serviceConfig } from './serviceConfig';
 
+/** The ports clients use: the API, Lambda's invoke endpoint, and the local AWS gateway per service. */
 export interface OfflinePorts {
   api: number;
   lambda: number;
   s3: number;
   sns: number;
+  ssm: number;
+  /** The DynamoDB gateway, already running in front of DynamoDB Local (its owner started both). */
   dynamodb: number;
 }
 
 export interface RunningOffline {
   baseUrl: string;
-  /** The S3 stand-in serverless-s3-local runs (events from it reach processUpload). */
+  /** The S3 endpoint clients use: the gateway in front of the s3rver serverless-s3-local runs (its events reach processUpload). */
   s3Endpoint: string;
   /** serverless-offline's Lambda invoke endpoint (what `npm run sweep` talks to). */
   lambdaPort: number;
   process: ChildProcess;
+  /** Every call the gateways refused (IAM or presigned-policy conditions), in order. */
+  denials(): Denial[];
   output(): string;
   stop(): Promise<void>;
 }
 
 /**
  * `serverless offline start --stage local`: every function behind the HTTP API on
- * `ports.api`, the S3 stand-in with S3 events (serverless-s3-local) on `ports.s3`, SNS topics
- * and subscriptions (serverless-offline-sns) on `ports.sns`,
- * talking to DynamoDB Local on `ports.dynamodb`. Resolves once /v1/health answers.
+ * `ports.api`, the S3 stand-in with S3 events (serverless-s3-local) and SNS topics and
+ * subscriptions (serverless-offline-sns) on internal ports behind the local AWS gateway
+ * (`ports.s3`, `ports.sns`, and SSM on `ports.ssm`), talking to DynamoDB through the gateway on
+ * `ports.dynamodb`. Resolves once /v1/health answers.
  */
 export async function startOffline({
   ports,
@@ -39,6 +49,8 @@ export async function startOffline({
   onSpawn = () => undefined,
   workFolder,
   outputLimit = 200_000,
+  roles,
+  onDenied,
 }: {
   ports: OfflinePorts;
   dataDir: string;
@@ -54,6 +66,9 @@ export async function startOffline({
    * process keeps for `output()`, newest last; `Infinity` keeps everything (log scans).
    */
   outputLimit?: number;
+  /** The IAM roles the gateway enforces (default: the packaged local roles). */
+  roles?: Map<string, FunctionRole>;
+  onDenied?: (denial: Denial) => void;
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   // serverless-s3-local takes bucket CORS as an XML file: write the one serverless.yml declares.
@@ -61,6 +76,15 @@ export async function startOffline({
   const corsFile = path.join(dataDir, 's3-cors.xml');
   fs.mkdirSync(dataDir, { recursive: true });
   if (cors !== undefined) fs.writeFileSync(corsFile, cors);
+  const [s3Backend, snsBackend] = freePortsSync(2) as [number, number];
+  const gateways: LocalGateways = await startLocalGateways({
+    ports: { s3: ports.s3, sns: ports.sns, ssm: ports.ssm },
+    backends: { s3: `http://127.0.0.1:${s3Backend}`, sns: `http://127.0.0.1:${snsBackend}` },
+    ssm: true,
+    keyFiles: ensureLocalKeys(dataDir),
+    ...(roles === undefined ? {} : { roles }),
+    ...(onDenied === undefined ? {} : { onDenied }),
+  });
   const child = spawn(process.execPath, [bin, 'offline', 'start', '--stage', 'local'], {
     cwd: REPO_ROOT,
     env: {
@@ -70,7 +94,10 @@ export async function startOffline({
       ML_LAMBDA_PORT: String(ports.lambda),
       ML_S3_PORT: String(ports.s3),
       ML_SNS_PORT: String(ports.sns),
+      ML_SSM_PORT: String(ports.ssm),
       ML_DYNAMODB_PORT: String(ports.dynamodb),
+      ML_S3_BACKEND_PORT: String(s3Backend),
+      ML_SNS_BACKEND_PORT: String(snsBackend),
       ML_DATA_DIR: dataDir,
       ...(cors === undefined ? {} : { ML_S3_CORS_FILE: corsFile }),
       ...(workFolder === undefined ? {} : { ML_ESBUILD_WORK_FOLDER: workFolder }),
@@ -100,10 +127,12 @@ export async function startOffline({
     s3Endpoint: `http://127.0.0.1:${ports.s3}`,
     lambdaPort: ports.lambda,
     process: child,
+    denials: () => gateways.denials(),
     output: () => output,
     // serverless-offline shuts down cleanly on SIGINT (it closes s3rver and its workers).
     stop: async () => {
       await stopChild(child, 'SIGINT', 10_000);
+      await gateways.stop();
       if (workFolder !== undefined) fs.rmSync(path.join(REPO_ROOT, workFolder), { recursive: true, force: true });
     },
   };
@@ -111,6 +140,7 @@ export async function startOffline({
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
+      await gateways.stop();
       throw new Error(`serverless offline exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-5000)}`);
     }
     try {

@@ -23,13 +23,16 @@ export interface ServiceConfig {
 // override endpoints themselves.
 const VOLATILE_ENV = /^ML_/;
 
-function cacheKey(stage: string): string {
+/**
+ * A short hash of everything that shapes what the framework resolves or packages for a stage:
+ * serverless.yml, the stage settings, the framework and plugin versions, the local plugins.
+ */
+export function cacheKey(stage: string): string {
   const hash = createHash('sha256');
   hash.update(stage);
   const inputs = ['serverless.yml', 'package.json', 'package-lock.json', 'node_modules/serverless/package.json'];
-  const configDir = path.join(REPO_ROOT, 'shared', 'config');
-  for (const file of fs.readdirSync(configDir, { recursive: true }).map(String).sort()) {
-    inputs.push(path.join('shared', 'config', file));
+  for (const dir of [path.join('shared', 'config'), path.join('local', 'serverless')]) {
+    for (const file of fs.readdirSync(path.join(REPO_ROOT, dir), { recursive: true }).map(String).sort()) inputs.push(path.join(dir, file));
   }
   for (const input of inputs) {
     const full = path.join(REPO_ROOT, input);

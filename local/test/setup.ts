@@ -2,12 +2,14 @@
  * Loaded by mocha (`--require`) before any test file. Gives every test the environment
  * the functions get on the `local` stage, resolved from serverless.yml (one source of
  * truth), and points the AWS SDK at loopback ports chosen now, where the harness
- * (./stack.ts) starts DynamoDB Local and the S3 stand-in if a suite asks for them.
+ * (./stack.ts) starts the local AWS gateway in front of DynamoDB Local and the S3 stand-in if a
+ * suite asks for them.
  */
 import fs from 'node:fs';
 import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { TOOLING_CREDENTIALS } from '../stack/credentials';
 import { ensureLocalKeys } from '../stack/keys';
 import { freePortsSync } from '../stack/ports';
 import { serviceConfig } from '../stack/serviceConfig';
@@ -41,9 +43,10 @@ const keyFiles = ensureLocalKeys(keysDir);
 process.env['JWT_PRIVATE_KEYS'] = `file:${keyFiles.privateFile}`;
 process.env['JWT_PUBLIC_KEYS'] = `file:${keyFiles.publicFile}`;
 
-// Credentials for the local stand-ins only; nothing here can reach AWS.
-process.env['AWS_ACCESS_KEY_ID'] = 'local';
-process.env['AWS_SECRET_ACCESS_KEY'] = 'local';
+// Credentials for the local stand-ins only; nothing here can reach AWS. Tests sign as local
+// tooling; a handler run in process signs as its function when AWS_LAMBDA_FUNCTION_NAME names it.
+process.env['AWS_ACCESS_KEY_ID'] = TOOLING_CREDENTIALS.accessKeyId;
+process.env['AWS_SECRET_ACCESS_KEY'] = TOOLING_CREDENTIALS.secretAccessKey;
 process.env['AWS_REGION'] = config.provider.region;
 process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
 delete process.env['AWS_PROFILE'];

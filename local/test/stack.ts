@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from '../stack/dynamodb';
+import { startLocalGateways, type Denial, type LocalGateways } from '../gateway';
+import type { FunctionRole } from '../gateway/roles';
 import { startOffline, type RunningOffline } from '../stack/offline';
 import { freePortsSync } from '../stack/ports';
 import { killNow } from '../stack/processes';
@@ -22,6 +24,7 @@ export interface LocalStack {
 
 let dynamo: RunningDynamoDb | undefined;
 let s3: RunningS3 | undefined;
+let gateways: LocalGateways | undefined;
 let offline: RunningOffline | undefined;
 let stackStarting: Promise<LocalStack> | undefined;
 let offlineStarting: Promise<RunningOffline> | undefined;
@@ -41,6 +44,12 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
+/** The signing keys of this test run (local/test/setup.ts made them). */
+function keyFiles(): { privateFile: string; publicFile: string } {
+  const file = (variable: string): string => (process.env[variable] as string).slice('file:'.length);
+  return { privateFile: file('JWT_PRIVATE_KEYS'), publicFile: file('JWT_PUBLIC_KEYS') };
+}
+
 function portFromEnv(name: string): number {
   const value = Number(process.env[name]);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} is not set: is local/test/setup.ts loaded?`);
@@ -49,10 +58,16 @@ function portFromEnv(name: string): number {
 
 async function startStack(): Promise<LocalStack> {
   const config = serviceConfig('local');
-  dynamo = await startDynamoDbLocal({ port: portFromEnv('ML_TEST_DYNAMODB_PORT') });
+  const [dynamodbBackend, s3Backend] = freePortsSync(2) as [number, number];
+  dynamo = await startDynamoDbLocal({ port: dynamodbBackend });
   const tables = await ensureTables(dynamo.endpoint, config);
-  s3 = await startS3Local({ port: portFromEnv('ML_TEST_S3_PORT'), directory: tempDir('ml-s3-'), config });
-  return { dynamodbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, tables };
+  s3 = await startS3Local({ port: s3Backend, directory: tempDir('ml-s3-'), config });
+  // Every call of the tests goes through the gateway, as the functions' calls do under npm start.
+  gateways = await startLocalGateways({
+    ports: { dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT'), s3: portFromEnv('ML_TEST_S3_PORT') },
+    backends: { dynamodb: dynamo.endpoint, s3: s3.endpoint },
+  });
+  return { dynamodbEndpoint: gateways.endpoints.dynamodb as string, s3Endpoint: gateways.endpoints.s3 as string, tables };
 }
 
 /** DynamoDB Local (in memory, tables from serverless.yml) and s3rver, started once per run. */
@@ -67,20 +82,29 @@ export function localStack(): Promise<LocalStack> {
  */
 async function startTestOffline(
   label: string,
-  options: { extraEnv?: Record<string, string>; outputLimit?: number; workFolder: (apiPort: number) => string; onSpawn: (running: RunningOffline) => void },
+  options: {
+    extraEnv?: Record<string, string>;
+    outputLimit?: number;
+    roles?: Map<string, FunctionRole>;
+    onDenied?: (denial: Denial) => void;
+    workFolder: (apiPort: number) => string;
+    onSpawn: (running: RunningOffline) => void;
+  },
 ): Promise<RunningOffline> {
   await localStack();
-  const [api, lambda, s3Port, snsPort] = freePortsSync(4) as [number, number, number, number];
+  const [api, lambda, s3Port, snsPort, ssmPort] = freePortsSync(5) as [number, number, number, number, number];
   const dataDir = tempDir(label);
   fs.mkdirSync(path.join(dataDir, 'keys'));
-  for (const [variable, file] of [['JWT_PRIVATE_KEYS', 'jwt-private.json'], ['JWT_PUBLIC_KEYS', 'jwt-public.json']] as const) {
-    fs.copyFileSync((process.env[variable] as string).slice('file:'.length), path.join(dataDir, 'keys', file));
-  }
+  const keys = keyFiles();
+  fs.copyFileSync(keys.privateFile, path.join(dataDir, 'keys', 'jwt-private.json'));
+  fs.copyFileSync(keys.publicFile, path.join(dataDir, 'keys', 'jwt-public.json'));
   return startOffline({
-    ports: { api, lambda, s3: s3Port, sns: snsPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
+    ports: { api, lambda, s3: s3Port, sns: snsPort, ssm: ssmPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
     dataDir,
     ...(options.extraEnv === undefined ? {} : { extraEnv: options.extraEnv }),
     ...(options.outputLimit === undefined ? {} : { outputLimit: options.outputLimit }),
+    ...(options.roles === undefined ? {} : { roles: options.roles }),
+    ...(options.onDenied === undefined ? {} : { onDenied: options.onDenied }),
     workFolder: options.workFolder(api),
     onSpawn: options.onSpawn,
   });
@@ -98,13 +122,19 @@ export function offlineApi(): Promise<RunningOffline> {
 /**
  * Another serverless-offline of the whole API, with extra environment for its functions (the
  * fault switch ML_FAULTS of the reliability suites, LOG_LEVEL), sharing the harness's DynamoDB
- * Local. `outputLimit` as in startOffline (`Infinity`: keep all it prints). The caller may stop
+ * Local. `outputLimit` as in startOffline (`Infinity`: keep all it prints); `roles` replaces the
+ * IAM roles its gateway enforces (a test that takes a permission away). The caller may stop
  * it early; the global teardown stops it otherwise.
  */
-export function extraOfflineApi(extraEnv: Record<string, string>, { outputLimit }: { outputLimit?: number } = {}): Promise<RunningOffline> {
+export function extraOfflineApi(
+  extraEnv: Record<string, string>,
+  { outputLimit, roles, onDenied }: { outputLimit?: number; roles?: Map<string, FunctionRole>; onDenied?: (denial: Denial) => void } = {},
+): Promise<RunningOffline> {
   return startTestOffline('ml-offline-extra-', {
     extraEnv,
     ...(outputLimit === undefined ? {} : { outputLimit }),
+    ...(roles === undefined ? {} : { roles }),
+    ...(onDenied === undefined ? {} : { onDenied }),
     workFolder: (api) => `.esbuild-test-${process.pid}-${api}`,
     onSpawn: (running) => extraOfflines.push(running),
   });
@@ -113,6 +143,7 @@ export function extraOfflineApi(extraEnv: Record<string, string>, { outputLimit 
 export async function stopEverything(): Promise<void> {
   await offline?.stop();
   for (const running of extraOfflines.splice(0)) await running.stop();
+  await gateways?.stop();
   await s3?.stop();
   await dynamo?.stop();
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,8 @@ import { ListTopicsCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import proxyquire from 'proxyquire';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { LOCAL_SECRET_ACCESS_KEY, LOCAL_TOOLING_ACCESS_KEY } from './localCredentials';
 
 interface SentRequest {
   protocol: string;
@@ -51,12 +53,12 @@ async function requestOf(client: AnyClient, command: unknown): Promise<SentReque
 const REAL_KEY = 'AKIAEXAMPLEREALKEY01';
 
 /** The SDK's own endpoint overrides: a shell (or a deploy job) may have them set; they are not ours to test. */
-const SDK_ENDPOINT_VARIABLES = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'];
+const SDK_ENDPOINT_VARIABLES = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_SSM', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'];
 
 /** Runs `work` with the module `file` loaded afresh under `env` (on top of the test environment). */
 async function withModule<T>(file: string, env: Record<string, string>, work: (module: T) => Promise<void>): Promise<void> {
   const changes: Record<string, string> = { AWS_ACCESS_KEY_ID: REAL_KEY, AWS_SECRET_ACCESS_KEY: 'real-secret', ...env };
-  const saved = Object.fromEntries([...Object.keys(changes), ...SDK_ENDPOINT_VARIABLES].map((name) => [name, process.env[name]]));
+  const saved = Object.fromEntries([...Object.keys(changes), ...SDK_ENDPOINT_VARIABLES, 'AWS_LAMBDA_FUNCTION_NAME'].map((name) => [name, process.env[name]]));
   for (const name of SDK_ENDPOINT_VARIABLES) delete process.env[name];
   Object.assign(process.env, changes);
   try {
@@ -83,12 +85,12 @@ describe('shared/aws clients', () => {
       });
     });
 
-    it('locally: DynamoDB Local at DYNAMODB_ENDPOINT, with local credentials only', async () => {
-      await withModule<{ dynamo: DynamoDBDocumentClient }>('dynamo', { DYNAMODB_ENDPOINT: 'http://127.0.0.1:45678' }, async ({ dynamo }) => {
+    it('locally: the gateway at DYNAMODB_ENDPOINT, with local credentials naming the function only', async () => {
+      await withModule<{ dynamo: DynamoDBDocumentClient }>('dynamo', { DYNAMODB_ENDPOINT: 'http://127.0.0.1:45678', AWS_LAMBDA_FUNCTION_NAME: 'media-library-local-getMe' }, async ({ dynamo }) => {
         const client = dynamo as unknown as AnyClient;
         const request = await requestOf(client, new GetCommand({ TableName: 'media', Key: { pk: 'a', sk: 'b' } }));
         expect([request.protocol, request.hostname, request.port]).to.deep.equal(['http:', '127.0.0.1', 45678]);
-        expect((await client.config.credentials()).accessKeyId).to.equal('local');
+        expect(await client.config.credentials()).to.include({ accessKeyId: 'media-library-local-getMe', secretAccessKey: LOCAL_SECRET_ACCESS_KEY });
       });
     });
   });
@@ -104,12 +106,12 @@ describe('shared/aws clients', () => {
       });
     });
 
-    it('locally: the S3 stand-in at S3_ENDPOINT, bucket in the path, with its fixed credentials', async () => {
-      await withModule<{ s3: S3Client }>('s3', { S3_ENDPOINT: 'http://127.0.0.1:45679' }, async ({ s3 }) => {
+    it('locally: the gateway at S3_ENDPOINT, bucket in the path, with local credentials naming the function only', async () => {
+      await withModule<{ s3: S3Client }>('s3', { S3_ENDPOINT: 'http://127.0.0.1:45679', AWS_LAMBDA_FUNCTION_NAME: 'media-library-local-getMedia' }, async ({ s3 }) => {
         const client = s3 as unknown as AnyClient;
         const request = await requestOf(client, new GetObjectCommand({ Bucket: 'media-bucket', Key: 'media/u/m/original' }));
         expect([request.protocol, request.hostname, request.port, request.path]).to.deep.equal(['http:', '127.0.0.1', 45679, '/media-bucket/media/u/m/original']);
-        expect((await client.config.credentials()).accessKeyId).to.equal('S3RVER');
+        expect((await client.config.credentials()).accessKeyId).to.equal('media-library-local-getMedia');
       });
     });
   });
@@ -125,12 +127,33 @@ describe('shared/aws clients', () => {
       });
     });
 
-    it('locally: serverless-offline-sns at SNS_ENDPOINT, with local credentials only', async () => {
-      await withModule<{ sns: SNSClient }>('sns', { SNS_ENDPOINT: 'http://127.0.0.1:45680' }, async ({ sns }) => {
+    it('locally: the gateway at SNS_ENDPOINT; a process that is no function signs as local tooling', async () => {
+      await withModule<{ sns: SNSClient }>('sns', { SNS_ENDPOINT: 'http://127.0.0.1:45680', AWS_LAMBDA_FUNCTION_NAME: '' }, async ({ sns }) => {
+        delete process.env['AWS_LAMBDA_FUNCTION_NAME'];
         const client = sns as unknown as AnyClient;
         const request = await requestOf(client, new ListTopicsCommand({}));
         expect([request.protocol, request.hostname, request.port]).to.deep.equal(['http:', '127.0.0.1', 45680]);
-        expect((await client.config.credentials()).accessKeyId).to.equal('local');
+        expect((await client.config.credentials()).accessKeyId).to.equal(LOCAL_TOOLING_ACCESS_KEY);
+      });
+    });
+  });
+
+  describe('ssm', () => {
+    it('on AWS (SSM_ENDPOINT empty): the regional SSM endpoint, the function credentials', async () => {
+      await withModule<{ ssm: SSMClient }>('ssm', { SSM_ENDPOINT: '' }, async ({ ssm }) => {
+        const client = ssm as unknown as AnyClient;
+        const request = await requestOf(client, new GetParameterCommand({ Name: '/media-library/dev/jwt/public' }));
+        expect([request.protocol, request.hostname]).to.deep.equal(['https:', `ssm.${region()}.amazonaws.com`]);
+        expect((await client.config.credentials()).accessKeyId).to.equal(REAL_KEY);
+      });
+    });
+
+    it('locally: the gateway at SSM_ENDPOINT, with local credentials naming the function only', async () => {
+      await withModule<{ ssm: SSMClient }>('ssm', { SSM_ENDPOINT: 'http://127.0.0.1:45681', AWS_LAMBDA_FUNCTION_NAME: 'media-library-local-getJwks' }, async ({ ssm }) => {
+        const client = ssm as unknown as AnyClient;
+        const request = await requestOf(client, new GetParameterCommand({ Name: '/media-library/local/jwt/public' }));
+        expect([request.protocol, request.hostname, request.port]).to.deep.equal(['http:', '127.0.0.1', 45681]);
+        expect((await client.config.credentials()).accessKeyId).to.equal('media-library-local-getJwks');
       });
     });
   });

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { optionalEnv } from '../config/env';
 import { injectFaults } from './faults';
+import { localCredentials } from './localCredentials';
 
 /**
  * The one DynamoDB client of a function, created at module scope so it is reused across
@@ -11,8 +12,8 @@ import { injectFaults } from './faults';
 const endpoint = optionalEnv('DYNAMODB_ENDPOINT');
 
 const client = new DynamoDBClient({
-  // A local endpoint gets local credentials: real ones are never sent to a stand-in.
-  ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  // A local endpoint gets local credentials naming the function: real ones are never sent to a stand-in.
+  ...(endpoint === undefined ? {} : { endpoint, credentials: localCredentials }),
   maxAttempts: 3,
 });
 // The reliability suites' fault switch: only ever active against a local stand-in, and only in

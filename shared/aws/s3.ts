@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { optionalEnv } from '../config/env';
 import { injectFaults } from './faults';
+import { localCredentials } from './localCredentials';
 
 const endpoint = optionalEnv('S3_ENDPOINT');
 
@@ -10,7 +11,7 @@ const endpoint = optionalEnv('S3_ENDPOINT');
  * adds nothing over TLS + Content-MD5-free single PUTs of small objects.
  */
 export const s3 = new S3Client({
-  ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+  ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true, credentials: localCredentials }),
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
   maxAttempts: 3,

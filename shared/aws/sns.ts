@@ -1,12 +1,13 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { optionalEnv } from '../config/env';
 import { injectFaults } from './faults';
+import { localCredentials } from './localCredentials';
 
 const endpoint = optionalEnv('SNS_ENDPOINT');
 
 /** The one SNS client of a function; SNS_ENDPOINT is set on the local stage (serverless-offline-sns). */
 export const sns = new SNSClient({
-  ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  ...(endpoint === undefined ? {} : { endpoint, credentials: localCredentials }),
   maxAttempts: 3,
 });
 // The reliability suites' fault switch: only ever active against a local stand-in, and only in

@@ -7,6 +7,7 @@ import { s3 } from '../aws/s3';
 import { requireEnv } from '../config/env';
 import type { ContentStore } from './content';
 import { s3ContentStore } from './s3Content';
+import { TOOLING_CREDENTIALS } from '../../local/stack/credentials';
 
 /** The prefix of one test: media/<ulid>/<ulid>/, so tests never see each other's objects. */
 const freshPrefix = (): string => `media/${ulid()}/${ulid()}/`;
@@ -192,7 +193,7 @@ describe('ContentStore: S3 (s3rver)', function () {
         client = new S3Client({
           endpoint: requireEnv('S3_ENDPOINT'),
           forcePathStyle: true,
-          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+          credentials: TOOLING_CREDENTIALS,
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
         });

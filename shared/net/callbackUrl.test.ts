@@ -71,6 +71,22 @@ describe('net/callbackUrl', () => {
       ['64:ff9b::10.0.0.1', 'blocked'],
       ['64:ff9b::a9fe:a9fe', 'blocked'],
       ['::10.0.0.1', 'blocked'],
+      // The audit's bypasses: IPv4 embedded or translated in every IPv6 form, and old site-local.
+      ['::169.254.169.254', 'blocked'],
+      ['::a9fe:a9fe', 'blocked'],
+      ['::ffff:0:a9fe:a9fe', 'blocked'],
+      ['64:ff9b:1::a9fe:a9fe', 'blocked'],
+      ['2002:a9fe:a9fe::1', 'blocked'],
+      ['2002:0808:0808::1', 'blocked'],
+      ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'blocked'],
+      ['fec0::1', 'blocked'],
+      ['2001:db8::1', 'blocked'],
+      ['100::1', 'blocked'],
+      ['2001:10::1', 'blocked'],
+      ['0.1.2.3', 'blocked'],
+      ['198.18.0.1', 'blocked'],
+      ['192.0.0.8', 'blocked'],
+      ['240.0.0.1', 'blocked'],
       ['not-an-ip', 'blocked'],
       ['', 'blocked'],
       ['localhost', 'blocked'],
@@ -102,6 +118,27 @@ describe('net/callbackUrl', () => {
       expect(error.name).to.equal('CallbackUrlRejected');
       return error.message;
     }
+
+    it('refuses the audit\'s IPv6 spellings of internal addresses, as URL literals', async () => {
+      for (const host of ['[::169.254.169.254]', '[::10.0.0.1]', '[::ffff:0:a9fe:a9fe]', '[64:ff9b:1::a9fe:a9fe]', '[2002:a9fe:a9fe::1]', '[fec0::1]']) {
+        expect(await refused(`https://${host}/`, NO_LOOPBACK), host).to.match(/private, loopback, link-local/);
+      }
+    });
+
+    it('refuses every internal IPv4 address in every IPv6 spelling that embeds or translates it', async () => {
+      const hex = (v4: string): [string, string] => {
+        const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
+        return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+      };
+      for (const v4 of ['10.0.0.1', '127.0.0.1', '169.254.169.254', '172.16.5.4', '192.168.0.1', '100.64.0.1', '0.0.0.0']) {
+        const [high, low] = hex(v4);
+        const spellings = [`::${v4}`, `::${high}:${low}`, `::ffff:${v4}`, `::ffff:${high}:${low}`, `::ffff:0:${high}:${low}`, `64:ff9b::${v4}`, `64:ff9b:1::${high}:${low}`, `2002:${high}:${low}::1`];
+        for (const spelling of spellings) {
+          const error = await rejection(checkCallbackUrl(`https://[${spelling}]/hook`, NO_LOOPBACK, stubResolver({})));
+          expect(error, spelling).to.be.instanceOf(CallbackUrlRejected);
+        }
+      }
+    });
 
     it('refuses internal IP literals', async () => {
       expect(await refused('http://169.254.169.254/', LOOPBACK)).to.match(/private, loopback, link-local/);

@@ -8,6 +8,7 @@ import { localStack } from '../../local/test/stack';
 import { dynamo } from '../aws/dynamo';
 import { requireEnv } from '../config/env';
 import { dynamoMediaStore, type MediaRecord } from './media';
+import { TOOLING_CREDENTIALS } from '../../local/stack/credentials';
 
 describe('MediaStore contract: DynamoDB (DynamoDB Local)', function () {
   this.timeout(60_000);
@@ -26,7 +27,7 @@ describe('MediaStore contract: DynamoDB (DynamoDB Local)', function () {
 
     /** A client of its own whose transactions wait, while `held` is set, until released. */
     function heldClient(): { client: DynamoDBDocumentClient; holding: Promise<void>; release: () => void } {
-      base = new DynamoDBClient({ endpoint: requireEnv('DYNAMODB_ENDPOINT'), region: requireEnv('AWS_REGION'), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      base = new DynamoDBClient({ endpoint: requireEnv('DYNAMODB_ENDPOINT'), region: requireEnv('AWS_REGION'), credentials: TOOLING_CREDENTIALS });
       const client = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
       let reached: () => void = () => undefined;
       let release: () => void = () => undefined;

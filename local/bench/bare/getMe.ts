@@ -5,12 +5,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { TOOLING_CREDENTIALS } from '../../stack/credentials';
 
 const endpoint = process.env['DYNAMODB_ENDPOINT'];
 const table = process.env['USERS_TABLE'] as string;
 
 const dynamo = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}), maxAttempts: 3 }),
+  new DynamoDBClient({ ...(endpoint ? { endpoint, credentials: TOOLING_CREDENTIALS } : {}), maxAttempts: 3 }),
   { marshallOptions: { removeUndefinedValues: true } },
 );
 

@@ -9,6 +9,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { TOOLING_CREDENTIALS } from '../../stack/credentials';
 
 const dynamoEndpoint = process.env['DYNAMODB_ENDPOINT'];
 const s3Endpoint = process.env['S3_ENDPOINT'];
@@ -17,11 +18,11 @@ const bucket = process.env['MEDIA_BUCKET'] as string;
 const seconds = Number(process.env['DOWNLOAD_URL_SECONDS']);
 
 const dynamo = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ ...(dynamoEndpoint ? { endpoint: dynamoEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}), maxAttempts: 3 }),
+  new DynamoDBClient({ ...(dynamoEndpoint ? { endpoint: dynamoEndpoint, credentials: TOOLING_CREDENTIALS } : {}), maxAttempts: 3 }),
   { marshallOptions: { removeUndefinedValues: true } },
 );
 const s3 = new S3Client({
-  ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } : {}),
+  ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true, credentials: TOOLING_CREDENTIALS } : {}),
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
   maxAttempts: 3,

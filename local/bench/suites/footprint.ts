@@ -9,7 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { PERMISSIONS } from '../../delivery/policy';
+import { functionPermissions, stageFacts } from '../../delivery/policy';
+import { packagedTemplate } from '../../gateway/template';
 import { REPO_ROOT } from '../../stack/serviceConfig';
 import { baselineSource, buildBundle, bundleProblems, deployBuildOptions, servicesOf, type BaselineExtras, type BuiltBundle } from '../bundles';
 import type { BenchContext } from '../context';
@@ -76,14 +77,17 @@ export async function footprint(context: BenchContext): Promise<FootprintResult>
     return pending;
   };
 
+  // What each function's role grants (the roles the local gateway enforces): a bundle may carry
+  // the SDK client of a service only if its role can call that service.
+  const granted = functionPermissions(await packagedTemplate('local'), stageFacts('local'));
   const plans = await Promise.all(
     Object.values(bundles).map(async (fn) => {
-      const permissions = PERMISSIONS[fn.name] ?? {};
+      const permissions = granted[fn.name] ?? {};
       const services = servicesOf(permissions);
       const exception = extrasOf(fn.name, fn.built);
       const strict = await baselineOf(baselineSource(fn.built.analysis, services));
       const baseline = exception === undefined ? strict : await baselineOf(baselineSource(fn.built.analysis, services, exception.extras));
-      const problems = PERMISSIONS[fn.name] === undefined ? [`${fn.name}: not in the permissions table of local/delivery/policy.ts`] : bundleProblems(fn.name, fn.built.analysis, permissions);
+      const problems = granted[fn.name] === undefined ? [`${fn.name}: has no role in the packaged local stage`] : bundleProblems(fn.name, fn.built.analysis, permissions);
       return { fn, services, exception, strict, baseline, problems };
     }),
   );

@@ -12,6 +12,7 @@ import { dynamoMediaStore, type MediaRecord, type ProcessedFields } from '../../
 import { dynamoSessionStore } from '../../../shared/stores/sessions';
 import { dynamoUserStore, type UserProfile } from '../../../shared/stores/users';
 import { pendingMediaRecord } from '../../test/records';
+import { TOOLING_CREDENTIALS } from '../../stack/credentials';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -21,7 +22,7 @@ const env = (name: string): string => {
 
 /** A document client of its own (not the functions'), so seeding is never counted or timed. */
 export function seedingClient(): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ endpoint: env('DYNAMODB_ENDPOINT'), region: env('AWS_REGION'), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({ endpoint: env('DYNAMODB_ENDPOINT'), region: env('AWS_REGION'), credentials: TOOLING_CREDENTIALS });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

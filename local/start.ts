@@ -21,7 +21,6 @@ import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
 import { ensureLocalKeys } from './stack/keys';
 import { startOffline, type RunningOffline } from './stack/offline';
-import { startLocalGateways, type LocalGateways } from './gateway';
 import { assertPortFree, freePortsSync, portFromEnv } from './stack/ports';
 import { killNow } from './stack/processes';
 import { REPO_ROOT, serviceConfig } from './stack/serviceConfig';
@@ -32,14 +31,12 @@ const say = (line: string): void => console.log(`[local] ${line}`);
 
 let dynamo: RunningDynamoDb | undefined;
 let offline: RunningOffline | undefined;
-let dynamoGateway: LocalGateways | undefined;
 let stopping: Promise<void> | undefined;
 
 function stop(exitCode: number): Promise<void> {
   stopping ??= (async () => {
     say('stopping…');
     await offline?.stop();
-    await dynamoGateway?.stop();
     await dynamo?.stop();
     say('stopped; nothing left running');
     process.exit(exitCode);
@@ -94,12 +91,12 @@ async function main(): Promise<void> {
   dynamo = await startDynamoDbLocal({ port: dynamodbBackend, dbPath: path.join(dataDir, 'dynamodb') });
   dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
   await ensureTables(dynamo.endpoint, config, say);
-  dynamoGateway = await startLocalGateways({ ports: { dynamodb: ports.dynamodb }, backends: { dynamodb: dynamo.endpoint } });
-  say(`DynamoDB Local behind the gateway on http://localhost:${ports.dynamodb} (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
+  say(`DynamoDB Local ready (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
 
   say('starting serverless-offline (bundles every function with esbuild)…');
   await startOffline({
     ports,
+    dynamodbBackend: dynamo.endpoint,
     dataDir,
     stdio: 'inherit',
     timeoutMs: 120_000,

@@ -16,7 +16,6 @@ export interface OfflinePorts {
   s3: number;
   sns: number;
   ssm: number;
-  /** The DynamoDB gateway, already running in front of DynamoDB Local (its owner started both). */
   dynamodb: number;
 }
 
@@ -37,11 +36,12 @@ export interface RunningOffline {
  * `serverless offline start --stage local`: every function behind the HTTP API on
  * `ports.api`, the S3 stand-in with S3 events (serverless-s3-local) and SNS topics and
  * subscriptions (serverless-offline-sns) on internal ports behind the local AWS gateway
- * (`ports.s3`, `ports.sns`, and SSM on `ports.ssm`), talking to DynamoDB through the gateway on
- * `ports.dynamodb`. Resolves once /v1/health answers.
+ * (`ports.s3`, `ports.sns`, and SSM on `ports.ssm`), talking to DynamoDB Local (`dynamodbBackend`,
+ * started by the caller) through the gateway on `ports.dynamodb`. Resolves once /v1/health answers.
  */
 export async function startOffline({
   ports,
+  dynamodbBackend,
   dataDir,
   stdio = 'pipe',
   extraEnv = {},
@@ -53,6 +53,8 @@ export async function startOffline({
   onDenied,
 }: {
   ports: OfflinePorts;
+  /** DynamoDB Local itself (its owner started it); the functions reach it through this stack's gateway. */
+  dynamodbBackend: string;
   dataDir: string;
   stdio?: 'pipe' | 'inherit';
   extraEnv?: Record<string, string>;
@@ -78,8 +80,8 @@ export async function startOffline({
   if (cors !== undefined) fs.writeFileSync(corsFile, cors);
   const [s3Backend, snsBackend] = freePortsSync(2) as [number, number];
   const gateways: LocalGateways = await startLocalGateways({
-    ports: { s3: ports.s3, sns: ports.sns, ssm: ports.ssm },
-    backends: { s3: `http://127.0.0.1:${s3Backend}`, sns: `http://127.0.0.1:${snsBackend}` },
+    ports: { dynamodb: ports.dynamodb, s3: ports.s3, sns: ports.sns, ssm: ports.ssm },
+    backends: { dynamodb: dynamodbBackend, s3: `http://127.0.0.1:${s3Backend}`, sns: `http://127.0.0.1:${snsBackend}` },
     ssm: true,
     keyFiles: ensureLocalKeys(dataDir),
     ...(roles === undefined ? {} : { roles }),

@@ -17,8 +17,11 @@ import { startS3Local, type RunningS3 } from '../stack/s3';
 import { serviceConfig } from '../stack/serviceConfig';
 
 export interface LocalStack {
+  /** DynamoDB and S3 as the functions reach them: through the local AWS gateway. */
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  /** The stand-ins themselves, behind the gateway (for tests of the gateway). */
+  backends: { dynamodb: string; s3: string };
   tables: string[];
 }
 
@@ -67,7 +70,7 @@ async function startStack(): Promise<LocalStack> {
     ports: { dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT'), s3: portFromEnv('ML_TEST_S3_PORT') },
     backends: { dynamodb: dynamo.endpoint, s3: s3.endpoint },
   });
-  return { dynamodbEndpoint: gateways.endpoints.dynamodb as string, s3Endpoint: gateways.endpoints.s3 as string, tables };
+  return { dynamodbEndpoint: gateways.endpoints.dynamodb as string, s3Endpoint: gateways.endpoints.s3 as string, backends: { dynamodb: dynamo.endpoint, s3: s3.endpoint }, tables };
 }
 
 /** DynamoDB Local (in memory, tables from serverless.yml) and s3rver, started once per run. */
@@ -91,15 +94,16 @@ async function startTestOffline(
     onSpawn: (running: RunningOffline) => void;
   },
 ): Promise<RunningOffline> {
-  await localStack();
-  const [api, lambda, s3Port, snsPort, ssmPort] = freePortsSync(5) as [number, number, number, number, number];
+  const stack = await localStack();
+  const [api, lambda, s3Port, snsPort, ssmPort, dynamodbPort] = freePortsSync(6) as [number, number, number, number, number, number];
   const dataDir = tempDir(label);
   fs.mkdirSync(path.join(dataDir, 'keys'));
   const keys = keyFiles();
   fs.copyFileSync(keys.privateFile, path.join(dataDir, 'keys', 'jwt-private.json'));
   fs.copyFileSync(keys.publicFile, path.join(dataDir, 'keys', 'jwt-public.json'));
   return startOffline({
-    ports: { api, lambda, s3: s3Port, sns: snsPort, ssm: ssmPort, dynamodb: portFromEnv('ML_TEST_DYNAMODB_PORT') },
+    ports: { api, lambda, s3: s3Port, sns: snsPort, ssm: ssmPort, dynamodb: dynamodbPort },
+    dynamodbBackend: stack.backends.dynamodb,
     dataDir,
     ...(options.extraEnv === undefined ? {} : { extraEnv: options.extraEnv }),
     ...(options.outputLimit === undefined ? {} : { outputLimit: options.outputLimit }),

@@ -1,0 +1,75 @@
+/**
+ * IAM enforcement cannot pass vacuously: the same flows that work with the packaged roles fail,
+ * the way they would on AWS, once one permission is taken out of one function's role.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { localRoles } from '../gateway';
+import type { FunctionRole } from '../gateway/roles';
+import type { RunningOffline } from '../stack/offline';
+import { ApiClient, newAccount } from '../test/http';
+import { upload } from '../test/media';
+import { extraOfflineApi } from '../test/stack';
+
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'media');
+
+/** The packaged roles with `action` taken out of the statements of `fn`'s role. */
+async function rolesWithout(fn: string, action: string): Promise<Map<string, FunctionRole>> {
+  const roles = structuredClone(await localRoles());
+  const role = [...roles.values()].find((candidate) => candidate.name === fn);
+  if (role === undefined) throw new Error(`no role for ${fn}`);
+  let removed = 0;
+  for (const policy of role.policies) {
+    for (const statement of policy.document.Statement) {
+      const actions = ([] as unknown[]).concat(statement['Action']);
+      const kept = actions.filter((candidate) => candidate !== action);
+      removed += actions.length - kept.length;
+      statement['Action'] = kept;
+    }
+    policy.document.Statement = policy.document.Statement.filter((statement) => (statement['Action'] as unknown[]).length > 0);
+  }
+  if (removed === 0) throw new Error(`${fn}'s role does not grant ${action}: nothing to take away`);
+  return roles;
+}
+
+describe('IAM enforced on the local stack: one permission less breaks the matching flow', function () {
+  this.timeout(240_000);
+  let offline: RunningOffline;
+  let api: ApiClient;
+
+  before(async () => {
+    const roles = await rolesWithout('processUpload', 'dynamodb:PutItem');
+    const narrowed = await rolesWithout('getMetadata', 'dynamodb:GetItem');
+    for (const [name, role] of narrowed) if (role.name === 'getMetadata') roles.set(name, role);
+    offline = await extraOfflineApi({}, { roles });
+    api = new ApiClient(offline.baseUrl);
+  });
+  after(async () => {
+    await offline?.stop();
+  });
+
+  it('processUpload without dynamodb:PutItem: the photo never becomes ready, and the ready transaction was refused as on AWS', async () => {
+    const account = newAccount('iam');
+    await api.post('/v1/users', { body: account });
+    const token = (await api.post<{ accessToken: string }>('/v1/sessions', { body: { email: account.email, password: account.password } })).body.accessToken;
+    const created = await upload(api, token, { bytes: fs.readFileSync(path.join(FIXTURES, 'photo-exif.jpg')), filename: 'p.jpg', contentType: 'image/jpeg' });
+
+    const deadline = Date.now() + 20_000;
+    while (!offline.denials().some((denial) => denial.fn === 'processUpload') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(offline.denials()).to.deep.include({
+      service: 'dynamodb',
+      fn: 'processUpload',
+      action: 'dynamodb:PutItem',
+      resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/media-library-local-media',
+      code: 'AccessDeniedException',
+    });
+    const item = await api.get<{ status: string }>(`/v1/media/${created.media.id}`, { token });
+    expect(item.body.status).to.equal('pending');
+
+    const metadata = await api.get<{ error: { code: string } }>(`/v1/media/${created.media.id}/metadata`, { token });
+    expect(metadata.status, 'getMetadata without dynamodb:GetItem').to.equal(500);
+    expect(metadata.body.error.code).to.equal('internal_error');
+    expect(offline.denials().map((denial) => `${denial.fn} ${denial.action}`)).to.include('getMetadata dynamodb:GetItem');
+  });
+});

@@ -139,6 +139,11 @@ describe('POST /v1/media (createMedia)', () => {
     ['line\nbreak.jpg', 'linebreak.jpg'],
     ['  spaced.jpg  ', 'spaced.jpg'],
     ['folder/', 'upload'],
+    // Bidi overrides make a name display as another ("photo" + RLO + "gpj.exe" reads "photoexe.jpg").
+    ['photo\u202egpj.exe', 'photogpj.exe'],
+    ['\u2066a\u2069\u200fb\u202a.jpg', 'ab.jpg'],
+    // Stored in NFC: a decomposed é becomes one character.
+    ['cafe\u0301.jpg', 'caf\u00e9.jpg'],
   ] as const) {
     it(`cleans the filename ${JSON.stringify(filename)} to ${JSON.stringify(expected)}`, async () => {
       const response = await create({ ...valid, filename });
@@ -156,6 +161,8 @@ describe('POST /v1/media (createMedia)', () => {
     ['a missing size', { filename: 'a.jpg', contentType: 'image/jpeg' }],
     ['a missing contentType', { filename: 'a.jpg', size: 10 }],
     ['an empty filename', { ...valid, filename: '' }],
+    ['a filename that NFC makes longer than 255 characters', { ...valid, filename: '\ufb2c'.repeat(100) }],
+    ['a filename of bidi controls only', { ...valid, filename: '\u202e\u202e' }],
     ['a 256-character filename', { ...valid, filename: `${'a'.repeat(252)}.jpg` }],
     ['a sha256 that is not 64 hex characters', { ...valid, sha256: 'xyz' }],
     ['a sha256 of 63 characters', { ...valid, sha256: 'a'.repeat(63) }],

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { lambdaContext, s3Event as s3EventOf } from '../../local/test/events';
+import { asFunction } from '../../local/test/identity';
 import { pendingMediaRecord } from '../../local/test/records';
 import { localStack } from '../../local/test/stack';
 import { dynamo } from '../../shared/aws/dynamo';
@@ -31,7 +32,8 @@ describe('processUpload (DynamoDB Local + S3 stand-in)', function () {
   this.timeout(120_000);
   const media = dynamoMediaStore(dynamo, requireEnv('MEDIA_TABLE'));
   const content = s3ContentStore(s3, requireEnv('MEDIA_BUCKET'));
-  const invoke = handler as unknown as (event: S3Event, context: unknown) => Promise<void>;
+  // The handler runs as processUpload: its calls are authorised against processUpload's role.
+  const invoke = (event: S3Event, context: unknown): Promise<void> => asFunction('processUpload', () => (handler as unknown as (e: S3Event, c: unknown) => Promise<void>)(event, context));
 
   before(async () => {
     await localStack();

@@ -9,6 +9,7 @@ import { requireEnv } from '../../shared/config/env';
 import { originalKey } from '../../shared/content/keys';
 import { s3ContentStore } from '../../shared/content/s3Content';
 import { dynamoMediaStore, type MediaRecord } from '../../shared/stores/media';
+import { asFunction } from '../../local/test/identity';
 import { handler } from './sweepUploads';
 
 describe('sweepUploads (DynamoDB Local + S3 stand-in)', function () {
@@ -40,7 +41,7 @@ describe('sweepUploads (DynamoDB Local + S3 stand-in)', function () {
     const neverUploaded = await pending(new Date(Date.now() - 48 * 3600_000).toISOString(), false);
     const recent = await pending(new Date(Date.now() - 3600_000).toISOString(), true);
 
-    const result = (await (handler as unknown as (event: unknown, context: unknown) => Promise<{ swept: number }>)({}, lambdaContext('sweepUploads')));
+    const result = await asFunction('sweepUploads', () => (handler as unknown as (event: unknown, context: unknown) => Promise<{ swept: number }>)({}, lambdaContext('sweepUploads')));
     expect(result.swept).to.be.at.least(2);
     expect(await media.get(stale.userId, stale.id)).to.equal(undefined);
     expect(await content.head(originalKey(stale.userId, stale.id))).to.equal(undefined);

@@ -108,6 +108,17 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
     ]);
   });
 
+  it('tags and titles lose bidi controls (tags also direction marks) before they are measured and stored', async () => {
+    const response = await patch({ tags: ['\u202ebeach', 'be\u200fach', '\u2066sea\u2069'], title: 'Paris \u202eevil', description: '\u05e9\u05dc\u05d5\u05dd\u200f!' });
+    expect(response.status).to.equal(200);
+    expect(response.body.tags).to.deep.equal(['beach', 'sea']);
+    expect(response.body.title).to.equal('Paris evil');
+    expect(response.body.description, 'right-to-left text keeps its marks').to.equal('\u05e9\u05dc\u05d5\u05dd\u200f!');
+    const fifty = await patch({ tags: ['\ufb2c'.repeat(16)] });
+    expect(fifty.status, '16 characters that NFC stores as 48 fit').to.equal(200);
+    expect(fifty.body.tags[0]).to.have.length(48);
+  });
+
   it('tag counts follow the changes (added, removed, shared by two items, cleared)', async () => {
     const second = await addItem(caller.userId);
     expect((await patch({ tags: ['a', 'b'] })).status).to.equal(200);
@@ -146,6 +157,9 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
   for (const [what, body] of [
     ['51 tags', { tags: Array.from({ length: 51 }, (_, i) => `tag${i}`) }],
     ['a tag of 51 characters', { tags: ['t'.repeat(51)] }],
+    // The audit's case: 50 characters that NFC stores as 150.
+    ['a tag that NFC makes 150 characters long', { tags: ['\ufb2c'.repeat(50)] }],
+    ['a title that NFC makes longer than 200 characters', { title: '\ufb2c'.repeat(70) }],
     ['an empty tag', { tags: ['ok', ''] }],
     ['a blank tag', { tags: ['   '] }],
     ['a tag with a control character', { tags: ['bad\u0007tag'] }],

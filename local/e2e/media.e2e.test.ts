@@ -143,6 +143,34 @@ describe('media library over HTTP', function () {
     expect(rejected.body.items).to.have.length(2);
   });
 
+  it('an upload form used again after its item was rejected stores nothing (the audit kept such bytes forever)', async () => {
+    const { token, userId } = await account();
+    const bytes = fixture('not-an-image.jpg');
+    const first = await upload(api, token, { bytes, filename: 'cat.jpg', contentType: 'image/jpeg' });
+    expect(await settled(api, token, first.media.id)).to.include({ status: 'rejected', rejectReason: 'type_mismatch' });
+    const again = new FormData();
+    for (const [name, value] of Object.entries(first.upload.fields)) again.append(name, value);
+    again.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'cat.jpg');
+    expect((await fetch(first.upload.url, { method: 'POST', body: again })).status, 'S3 takes it: the form has not expired').to.equal(204);
+    const deadline = Date.now() + 10_000;
+    while ((await keysUnder(`media/${userId}/`)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await keysUnder(`media/${userId}/`)).to.deep.equal([]);
+    expect((await api.get<MediaBody>(`/v1/media/${first.media.id}`, { token })).body).to.include({ status: 'rejected', views: 0 });
+  });
+
+  it('views count when a viewer records one, never when the item is read', async () => {
+    const { token } = await account();
+    const photo = await upload(api, token, { bytes: fixture('graphic.png'), filename: 'g.png', contentType: 'image/png' });
+    await settled(api, token, photo.media.id);
+    for (let i = 0; i < 3; i++) await api.get(`/v1/media/${photo.media.id}`, { token });
+    const viewed = await api.post<{ id: string; views: number }>(`/v1/media/${photo.media.id}/views`, { token });
+    expect([viewed.status, viewed.body]).to.deep.equal([200, { id: photo.media.id, views: 1 }]);
+    expect((await api.get<MediaBody>(`/v1/media/${photo.media.id}`, { token })).body.views).to.equal(1);
+    const download = await fetch((await api.get<MediaBody>(`/v1/media/${photo.media.id}`, { token })).body.downloadUrl as string);
+    expect(download.headers.get('content-type')).to.equal('image/png');
+    expect(download.headers.get('content-disposition')).to.match(/^attachment; filename="g.png"/);
+  });
+
   it('S3 itself refuses an upload that breaks the presigned policy (size, type): nothing is stored, the item stays pending', async () => {
     const { token, userId } = await account();
     const png = fixture('graphic.png');
@@ -217,6 +245,7 @@ describe('media library over HTTP', function () {
     for (const [method, route, body] of [
       ['GET', `/v1/media/${id}`, undefined],
       ['GET', `/v1/media/${id}/metadata`, undefined],
+      ['POST', `/v1/media/${id}/views`, undefined],
       ['PATCH', `/v1/media/${id}/metadata`, { title: 'mine now' }],
       ['DELETE', `/v1/media/${id}`, undefined],
     ] as const) {
@@ -226,6 +255,7 @@ describe('media library over HTTP', function () {
     }
     const still = await api.get<MediaBody>(`/v1/media/${id}`, { token: owner.token });
     expect(still.status).to.equal(200);
+    expect(still.body.views, "the stranger's view was not counted").to.equal(0);
     expect((await api.get<Page>('/v1/media', { token: stranger.token })).body.items).to.deep.equal([]);
 
     const cursorOfOwner = Buffer.from(JSON.stringify({ pk: `USER#${owner.userId}`, sk: `MEDIA#${id}` })).toString('base64url');

@@ -16,6 +16,7 @@ import type { AnalysisQueue, AnalysisRequestMessage } from '../../shared/messagi
 import { SESSION_PREFIX, userPartition } from '../../shared/stores/keys';
 import {
   DuplicateMedia,
+  OwnerUnavailable,
   VersionConflict,
   type MediaPage,
   type MediaQuery,
@@ -25,8 +26,8 @@ import {
   type TagCount,
 } from '../../shared/stores/media';
 import { MEDIA_PREFIX, PENDING_SHARDS, pendingShard, statusIndexKey, taggedKey, taggedPrefix, typeIndexKey } from '../../shared/stores/mediaKeys';
-import type { SessionPage, SessionRecord, SessionStore } from '../../shared/stores/sessions';
-import type { AnalysisRecord, AnalysisStore } from '../../shared/stores/analyses';
+import { CredentialsChanged, type SessionPage, type SessionRecord, type SessionStore } from '../../shared/stores/sessions';
+import { MediaNoLongerReady, type AnalysisRecord, type AnalysisStore } from '../../shared/stores/analyses';
 import { REMEMBERED_HASHES } from '../../shared/stores/sessions';
 import { EmailTaken, type Credentials, type LoginThrottleState, type UserProfile, type UserStore } from '../../shared/stores/users';
 
@@ -52,7 +53,7 @@ export function memoryUserStore(): MemoryUserStore {
     throttles,
     async create(profile, passwordHash) {
       if (credentials.has(profile.email)) throw new EmailTaken();
-      credentials.set(profile.email, { email: profile.email, userId: profile.id, passwordHash });
+      credentials.set(profile.email, { email: profile.email, userId: profile.id, passwordHash, generation: 0 });
       profiles.set(profile.id, clone(profile));
     },
     async getProfile(userId) {
@@ -81,7 +82,7 @@ export function memoryUserStore(): MemoryUserStore {
     },
     async saveThrottle(email, state, ttl) {
       const existing = throttles.get(email);
-      if (existing !== undefined && existing.version !== state.version) return false;
+      if (state.version === 0 ? existing !== undefined : existing?.version !== state.version) return false;
       throttles.set(email, { ...state, version: state.version + 1, ttl });
       return true;
     },
@@ -95,10 +96,11 @@ export function memoryUserStore(): MemoryUserStore {
       profiles.set(userId, updated);
       return clone(updated);
     },
-    async updatePasswordHash(email, userId, passwordHash) {
-      const found = credentials.get(email);
-      if (found?.userId !== userId) throw new ConditionFailed('credentials belong to another user');
-      credentials.set(email, { ...found, passwordHash });
+    async changePassword(verified, passwordHash) {
+      const found = credentials.get(verified.email);
+      if (found === undefined || found.userId !== verified.userId || found.generation !== verified.generation) return false;
+      credentials.set(verified.email, { ...found, passwordHash, generation: found.generation + 1 });
+      return true;
     },
     async beginDeletion(profile) {
       const found = credentials.get(profile.email);
@@ -119,15 +121,21 @@ export interface MemorySessionStore extends SessionStore {
 
 const recordKey = (userId: string, sessionId: string): string => `${userId}/${sessionId}`;
 
-export function memorySessionStore(): MemorySessionStore {
+/** `users`: where the credentials a guarded create checks live (as the users table for dynamoSessionStore). */
+export function memorySessionStore(users?: Pick<MemoryUserStore, 'credentials'>): MemorySessionStore {
   const records = new Map<string, SessionRecord>();
   const ofUser = (userId: string): SessionRecord[] =>
     [...records.values()].filter((session) => session.userId === userId).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   return {
     records,
-    async create(session) {
+    async create(session, verified) {
       const key = recordKey(session.userId, session.id);
       if (records.has(key)) throw new ConditionFailed('session exists');
+      if (verified !== undefined) {
+        if (users === undefined) throw new Error('memorySessionStore needs the user store to check credentials');
+        const current = users.credentials.get(verified.email);
+        if (current?.userId !== verified.userId || current.generation !== verified.generation) throw new CredentialsChanged();
+      }
       records.set(key, clone(session));
     },
     async get(userId, sessionId) {
@@ -251,8 +259,9 @@ export function memoryContentStore(): MemoryContentStore {
         expiresAt: new Date(now.getTime() + expiresInSeconds * 1000).toISOString(),
       };
     },
-    async presignDownload(key, expiresInSeconds, filename) {
-      return `https://downloads.example/${key}?expires=${expiresInSeconds}${filename === undefined ? '' : `&filename=${encodeURIComponent(filename)}`}`;
+    async presignDownload(key, expiresInSeconds, response) {
+      const attachment = response.attachmentName === undefined ? '' : `&filename=${encodeURIComponent(response.attachmentName)}`;
+      return `https://downloads.example/${key}?expires=${expiresInSeconds}&type=${encodeURIComponent(response.contentType)}${attachment}`;
     },
     async head(key) {
       const object = objects.get(key);
@@ -348,7 +357,8 @@ interface ListingRow {
   mediaId: string;
 }
 
-export function memoryMediaStore(): MemoryMediaStore {
+/** `owners`: the profiles createPending checks (as the users table for dynamoMediaStore); unchecked without. */
+export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): MemoryMediaStore {
   const items = new Map<string, MediaRecord>();
   const tagEntries = new Set<string>();
   const tagCounts = new Map<string, number>();
@@ -446,7 +456,8 @@ export function memoryMediaStore(): MemoryMediaStore {
     shaClaims,
 
     async createPending(record) {
-      // One transaction: nothing is written when either condition fails.
+      // One transaction: nothing is written when any condition fails.
+      if (owners !== undefined && owners.profiles.get(record.userId)?.status !== 'active') throw new OwnerUnavailable();
       if (record.sha256 !== undefined) {
         const owner = shaClaims.get(claimKey(record.userId, record.sha256));
         if (owner !== undefined) throw new DuplicateMedia(owner);
@@ -648,7 +659,8 @@ function storedAnalysisRecord(record: AnalysisRecord): AnalysisRecord {
   return fields as unknown as AnalysisRecord;
 }
 
-export function memoryAnalysisStore(): MemoryAnalysisStore {
+/** `media`: the items create checks (as the media table for dynamoAnalysisStore); unchecked without. */
+export function memoryAnalysisStore(media?: Pick<MemoryMediaStore, 'items'>): MemoryAnalysisStore {
   const records = new Map<string, AnalysisRecord>();
   const analysisKey = (userId: string, id: string): string => `${userId}/${id}`;
   const holds = (stored: AnalysisRecord | undefined, runId: string): stored is AnalysisRecord => stored?.status === 'running' && stored.runId === runId;
@@ -659,6 +671,10 @@ export function memoryAnalysisStore(): MemoryAnalysisStore {
     async create(record) {
       const key = analysisKey(record.userId, record.id);
       if (records.has(key)) throw new ConditionFailed('analysis exists');
+      if (media !== undefined) {
+        const item = media.items.get(`${record.userId}/${record.mediaId}`);
+        if (item?.status !== 'ready' || item.deleting !== undefined) throw new MediaNoLongerReady();
+      }
       records.set(key, storedAnalysisRecord(record));
     },
 

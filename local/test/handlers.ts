@@ -20,9 +20,10 @@ export interface HandlerWorld {
 }
 
 export function handlerWorld(): HandlerWorld {
+  const users = memoryUserStore();
   return {
-    users: memoryUserStore(),
-    sessions: memorySessionStore(),
+    users,
+    sessions: memorySessionStore(users),
     hasher: fakeHasher(),
     media: memoryMediaStore(),
     content: memoryContentStore(),

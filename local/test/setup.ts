@@ -10,6 +10,7 @@ import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { TOOLING_CREDENTIALS } from '../stack/credentials';
+import { Agent, setGlobalDispatcher } from 'undici';
 import { ensureLocalKeys } from '../stack/keys';
 import { freePortsSync } from '../stack/ports';
 import { serviceConfig } from '../stack/serviceConfig';
@@ -51,6 +52,11 @@ process.env['AWS_REGION'] = config.provider.region;
 process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
 delete process.env['AWS_PROFILE'];
 delete process.env['AWS_SESSION_TOKEN'];
+
+// Under load a test process's timers run late, and a pooled connection that a server already
+// closed (Node's servers keep idle connections 5 s) could be reused: "other side closed". Idle
+// connections are dropped after 1 s here, far inside that.
+setGlobalDispatcher(new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 }));
 
 // Lambda runs Node 22; the SDK's notice about local Node 20 is known (TOOLCHAIN.md) and only noise here.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';

@@ -15,11 +15,22 @@ export interface ObjectHead {
   eTag: string;
 }
 
+/**
+ * How the browser is told to treat a download: decided by us from the item's record, never taken
+ * from what was stored with the object (a client chose that).
+ */
+export interface DownloadResponse {
+  /** The Content-Type of the answer (one of the accepted types of the item, or image/webp for thumbnails). */
+  contentType: string;
+  /** Offered as a file to save (Content-Disposition: attachment) under this name; shown inline without it. */
+  attachmentName?: string;
+}
+
 export interface ContentStore {
   /** A presigned POST bound to exactly this key, content type and size. */
   presignUpload(key: string, contentType: string, size: number, expiresInSeconds: number, now: Date): Promise<UploadForm>;
-  /** A short-lived GET URL; `filename` is offered to browsers that save the file. */
-  presignDownload(key: string, expiresInSeconds: number, filename?: string): Promise<string>;
+  /** A short-lived GET URL whose answer carries the type and disposition of `response`. */
+  presignDownload(key: string, expiresInSeconds: number, response: DownloadResponse): Promise<string>;
   head(key: string): Promise<ObjectHead | undefined>;
   /** Bytes [start, end] inclusive (fewer at the end of the object). */
   readRange(key: string, start: number, end: number): Promise<Buffer>;

@@ -259,25 +259,34 @@ describe('ContentStore: S3 (s3rver)', function () {
       const key = `${prefix()}original`;
       const body = randomBytes(5000);
       await store.put(key, body, 'image/png');
-      const url = await store.presignDownload(key, 300);
+      const url = await store.presignDownload(key, 300, { contentType: 'image/png' });
       expect(url).to.match(/X-Amz-Signature=/);
       expect(url).to.match(/X-Amz-Expires=300(&|$)/);
-      expect(dispositionOf(url)).to.equal(null);
+      expect(dispositionOf(url)).to.equal('inline');
       const response = await fetch(url);
       expect(response.status).to.equal(200);
       expect(response.headers.get('content-type')).to.equal('image/png');
       expect(Buffer.from(await response.arrayBuffer()).equals(body)).to.equal(true);
     });
 
-    it('with a non-ASCII filename: an RFC 6266 Content-Disposition (ASCII fallback + UTF-8 filename*)', async () => {
+    it('answers with the type and disposition we chose, never the Content-Type the object was stored with', async () => {
+      const key = `${prefix()}original`;
+      await store.put(key, Buffer.from('<html><script>alert(1)</script></html>'), 'text/html');
+      const response = await fetch(await store.presignDownload(key, 60, { contentType: 'image/jpeg', attachmentName: 'photo.jpg' }));
+      expect(response.status).to.equal(200);
+      expect(response.headers.get('content-type')).to.equal('image/jpeg');
+      expect(response.headers.get('content-disposition')).to.match(/^attachment; filename="photo.jpg"/);
+    });
+
+    it('with a non-ASCII filename: an RFC 6266 attachment (ASCII fallback + UTF-8 filename*)', async () => {
       const key = `${prefix()}original`;
       const body = Buffer.from('bytes of a summer photo');
       await store.put(key, body, 'image/jpeg');
       const filename = 'Été à Paris 東京.jpg';
-      const url = await store.presignDownload(key, 60, filename);
+      const url = await store.presignDownload(key, 60, { contentType: 'image/jpeg', attachmentName: filename });
       const disposition = dispositionOf(url);
       expect(disposition).to.be.a('string');
-      const expected = `inline; filename="_t_ _ Paris __.jpg"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+      const expected = `attachment; filename="_t_ _ Paris __.jpg"; filename*=UTF-8''${encodeURIComponent(filename)}`;
       expect(disposition).to.equal(expected);
       const response = await fetch(url);
       expect(response.status).to.equal(200);
@@ -288,7 +297,7 @@ describe('ContentStore: S3 (s3rver)', function () {
     });
 
     it('quotes and backslashes in the filename cannot break out of the quoted ASCII fallback', async () => {
-      const url = await store.presignDownload(`${prefix()}original`, 60, 'a"b\\c; filename="evil.exe');
+      const url = await store.presignDownload(`${prefix()}original`, 60, { contentType: 'image/jpeg', attachmentName: 'a"b\\c; filename="evil.exe' });
       const disposition = dispositionOf(url) as string;
       const fallback = /filename="([^"]*)"/.exec(disposition)?.[1];
       expect(fallback).to.equal('a_b_c; filename=_evil.exe');
@@ -300,7 +309,7 @@ describe('ContentStore: S3 (s3rver)', function () {
     // exclude ("it's (1).jpg" must become UTF-8''it%27s%20%281%29.jpg).
     it('filename* only uses RFC 5987 attr-chars (apostrophes, parentheses, asterisks escaped)', async () => {
       const filename = "it's (1)*.jpg";
-      const disposition = dispositionOf(await store.presignDownload(`${prefix()}original`, 60, filename)) as string;
+      const disposition = dispositionOf(await store.presignDownload(`${prefix()}original`, 60, { contentType: 'image/jpeg', attachmentName: filename })) as string;
       const extended = extendedFilename(disposition);
       expect(extended?.raw).to.match(ATTR_CHARS);
       expect(extended?.decoded).to.equal(filename);

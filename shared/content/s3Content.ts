@@ -12,14 +12,14 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ContentStore } from './content';
 
-/** RFC 6266 filename for Content-Disposition: ASCII fallback plus the UTF-8 original. */
+/** RFC 6266 attachment with its filename: ASCII fallback plus the UTF-8 original. */
 function contentDisposition(name: string): string {
   // Lone surrogates (refused at input, but records may predate that) would make encodeURIComponent throw.
   const filename = name.toWellFormed();
   const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   // RFC 8187 attr-chars: encodeURIComponent leaves ' ( ) * ! unescaped, which the grammar forbids.
   const encoded = encodeURIComponent(filename).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `inline; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
@@ -44,10 +44,17 @@ export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
       return { method: 'POST', url, fields, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000).toISOString() };
     },
 
-    async presignDownload(key, expiresInSeconds, filename) {
+    async presignDownload(key, expiresInSeconds, response) {
+      // The answer's type and disposition are part of the signed URL: S3 sends these, whatever
+      // Content-Type the object was stored with (an upload could have claimed text/html).
       return getSignedUrl(
         client,
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...(filename === undefined ? {} : { ResponseContentDisposition: contentDisposition(filename) }) }),
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ResponseContentType: response.contentType,
+          ResponseContentDisposition: response.attachmentName === undefined ? 'inline' : contentDisposition(response.attachmentName),
+        }),
         { expiresIn: expiresInSeconds },
       );
     },

@@ -22,7 +22,7 @@ const settings = { shortSessionSeconds: 24 * HOUR, longSessionSeconds: 30 * 24 *
 
 function world() {
   const users = memoryUserStore();
-  const sessions = memorySessionStore();
+  const sessions = memorySessionStore(users);
   const hasher = fakeHasher();
   const clock = fixedClock();
   const tokens = fakeTokenIssuer();
@@ -148,6 +148,75 @@ describe('accounts domain', () => {
       expect((await attempt(ann.password)).sessionId).to.be.a('string');
     });
 
+    it('40 parallel wrong passwords: only the attempt budget is verified, the rest are refused (429) unchecked; the lock is the first one (60 s)', async () => {
+      const w = world();
+      await signUp(w.deps, ann);
+      const results = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => login(w.deps, { email: 'ann@example.com', password: `wrong guess ${i}`, remember: false, userAgent: '' })),
+      );
+      const statuses = results.map((result) => (result.status === 'rejected' ? (result.reason as HttpError).status : 201));
+      expect(statuses.filter((status) => status === 401)).to.have.length(THROTTLE_POLICY.maxFailures);
+      expect(statuses.filter((status) => status === 429)).to.have.length(40 - THROTTLE_POLICY.maxFailures);
+      expect(w.hasher.verified, 'verified').to.have.length(THROTTLE_POLICY.maxFailures);
+      expect(w.users.throttles.get('ann@example.com')).to.include({ lockouts: 1, lockedUntil: w.clock.now().getTime() + THROTTLE_POLICY.baseLockMs });
+    });
+
+    it('a success clears the attempts counted before it', async () => {
+      const w = world();
+      await signUp(w.deps, ann);
+      for (let i = 0; i < THROTTLE_POLICY.maxFailures - 1; i++) await rejected(login(w.deps, { email: 'ann@example.com', password: 'wrong password', remember: false, userAgent: '' }));
+      await login(w.deps, { email: 'ann@example.com', password: ann.password, remember: false, userAgent: '' });
+      expect(w.users.throttles.size).to.equal(0);
+    });
+
+    it('a login whose throttle cannot be cleared afterwards still succeeds (the attempt stays counted)', async () => {
+      const w = world();
+      await signUp(w.deps, ann);
+      w.users.clearThrottle = async () => {
+        throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      };
+      const tokens = await login(w.deps, { email: 'ann@example.com', password: ann.password, remember: false, userAgent: '' });
+      expect(tokens.sessionId).to.be.a('string');
+      expect(w.users.throttles.get('ann@example.com')?.failures).to.equal(1);
+    });
+
+    it('a password change landing while a login verifies the old password: the login gets 401 and leaves no session', async () => {
+      const w = world();
+      const { caller } = await signedUpAndLoggedIn(w);
+      const verify = w.hasher.verify.bind(w.hasher);
+      let changing = false;
+      w.hasher.verify = async (hash, password) => {
+        const ok = await verify(hash, password);
+        if (!changing && password === ann.password && hash === `fake-hash:${ann.password}`) {
+          changing = true; // the change runs to the end (revocation included) between the login's check and its session write
+          await updateProfile(w.deps, caller, { password: 'a brand new password', currentPassword: ann.password });
+        }
+        return ok;
+      };
+      const error = await rejected(login(w.deps, { email: 'ann@example.com', password: ann.password, remember: true, userAgent: 'thief' }));
+      expect([error.status, error.code]).to.deep.equal([401, 'invalid_credentials']);
+      expect([...w.sessions.records.values()].map((session) => session.id), 'only the session that changed the password').to.deep.equal([caller.sessionId]);
+    });
+
+    it('an account deletion landing while a login verifies the password: the login gets 401 and leaves no session', async () => {
+      const w = world();
+      const { caller } = await signedUpAndLoggedIn(w);
+      const verify = w.hasher.verify.bind(w.hasher);
+      let deleting = false;
+      w.hasher.verify = async (hash, password) => {
+        const ok = await verify(hash, password);
+        if (!deleting) {
+          deleting = true;
+          await deleteAccount({ ...w.deps, cleanup: [] }, caller, ann.password);
+        }
+        return ok;
+      };
+      const error = await rejected(login(w.deps, { email: 'ann@example.com', password: ann.password, remember: true, userAgent: '' }));
+      expect(error.status).to.equal(401);
+      expect(w.sessions.records.size).to.equal(0);
+      expect(w.users.profiles.size).to.equal(0);
+    });
+
     it('throttles unknown emails too, so locking reveals nothing about which emails exist', async () => {
       const w = world();
       const attempt = () => login(w.deps, { email: 'nobody@example.com', password: 'whatever pw', remember: false, userAgent: '' });
@@ -256,6 +325,19 @@ describe('accounts domain', () => {
       expect(await w.sessions.get(caller.userId, other.sessionId), 'every other session is revoked').to.equal(undefined);
       await rejected(login(w.deps, { email: 'ann@example.com', password: ann.password, remember: false, userAgent: '' }));
       await login(w.deps, { email: 'ann@example.com', password: 'a brand new password', remember: false, userAgent: '' });
+    });
+
+    it('two parallel password changes verified against the same password: one wins, the other gets 403 (its password is no longer current)', async () => {
+      const w = world();
+      const { caller } = await signedUpAndLoggedIn(w);
+      const results = await Promise.allSettled([
+        updateProfile(w.deps, caller, { password: 'first new password', currentPassword: ann.password }),
+        updateProfile(w.deps, caller, { password: 'second new password', currentPassword: ann.password }),
+      ]);
+      const outcomes = results.map((result) => (result.status === 'fulfilled' ? 200 : (result.reason as HttpError).status));
+      expect(outcomes.slice().sort()).to.deep.equal([200, 403]);
+      const winner = outcomes[0] === 200 ? 'first new password' : 'second new password';
+      expect(w.users.credentials.get('ann@example.com')).to.include({ passwordHash: `fake-hash:${winner}`, generation: 1 });
     });
 
     it('refuses a new password equal to the email', async () => {

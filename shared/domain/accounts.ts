@@ -5,13 +5,13 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock';
-import { Conflict, Forbidden, NotFound, TooManyRequests, Unauthenticated, ValidationFailed } from '../http/errors';
+import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed } from '../http/errors';
 import type { PasswordHasher } from '../auth/passwords';
 import { hashSecret, newRefreshToken, parseRefreshToken } from '../auth/refreshTokens';
 import type { AccessTokenSubject, IssuedAccessToken } from '../auth/tokens';
-import type { SessionRecord, SessionStore } from '../stores/sessions';
-import { EmailTaken, type UserProfile, type UserStore } from '../stores/users';
-import { lockedForSeconds, recordFailure } from './loginThrottle';
+import { CredentialsChanged, type SessionRecord, type SessionStore } from '../stores/sessions';
+import { EmailTaken, type Credentials, type UserProfile, type UserStore } from '../stores/users';
+import { reserveAttempt } from './loginThrottle';
 
 export interface TokenIssuer {
   /** Signs an access token that expires after the configured lifetime, and never after `notAfter`. */
@@ -91,30 +91,34 @@ export async function signUp(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock
 }
 
 /**
- * Checks a password under the login throttle: refused outright while the account is locked,
- * a failure counts towards the lock, a success clears it. Unknown emails cost the same
- * hashing work as wrong passwords. Returns the account's user id.
+ * Checks a password under the login throttle: the attempt is taken from the account's budget
+ * first (429 while locked), so however many run in parallel, at most the budget is verified;
+ * a failure stays counted. Unknown emails cost the same hashing work as wrong passwords.
+ * Returns the credentials verified (with their generation); the caller clears the throttle
+ * (clearAfterSuccess) alongside its next write.
  */
-async function checkPassword(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock'>, email: string, password: string, onWrong: () => Error): Promise<string> {
-  const now = deps.clock.now().getTime();
-  const { credentials, throttle } = await deps.users.getLoginState(email);
-  const lockedFor = lockedForSeconds(throttle, now);
-  if (lockedFor > 0) throw new TooManyRequests(lockedFor, 'too_many_attempts', 'Too many failed attempts; retry after the time in Retry-After');
+async function checkPassword(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock'>, email: string, password: string, onWrong: () => Error): Promise<Credentials> {
+  const { credentials } = await reserveAttempt(deps.users, email, deps.clock);
   const ok = await deps.hasher.verify(credentials?.passwordHash, password);
-  if (credentials === undefined || !ok) {
-    await recordFailure(deps.users, email, throttle, now);
-    throw onWrong();
-  }
-  if (throttle !== undefined) await deps.users.clearThrottle(email);
-  return credentials.userId;
+  if (credentials === undefined || !ok) throw onWrong();
+  return credentials;
+}
+
+/**
+ * A success clears the throttle. Best effort: if the write fails, the attempt stays counted as
+ * a failure (the next success clears it), which is better than failing a correct login.
+ */
+async function clearAfterSuccess(deps: Pick<AccountDeps, 'users'>, email: string): Promise<void> {
+  await deps.users.clearThrottle(email).catch(() => undefined);
 }
 
 async function startSession(
   deps: AccountDeps & { tokens: TokenIssuer; settings: SessionSettings },
-  userId: string,
+  credentials: Credentials,
   remember: boolean,
   userAgent: string,
 ): Promise<SessionTokens> {
+  const { userId } = credentials;
   const now = deps.clock.now();
   const sessionId = deps.newId();
   const refresh = newRefreshToken(userId, sessionId);
@@ -132,7 +136,14 @@ async function startSession(
     previousHashes: [],
   };
   // The token is signed while the session write is in flight; it is only handed out once the write succeeded.
-  const [, access] = await Promise.all([deps.sessions.create(session), deps.tokens.issue({ userId, sessionId }, now, expiresAt)]);
+  // The write holds only while the credentials verified are unchanged: a password change or an
+  // account deletion in between makes it fail, as if the password had been wrong.
+  const [, access] = await Promise.all([
+    deps.sessions.create(session, credentials).catch((error: unknown) => {
+      throw error instanceof CredentialsChanged ? new InvalidCredentials() : error;
+    }),
+    deps.tokens.issue({ userId, sessionId }, now, expiresAt),
+  ]);
   return {
     sessionId,
     tokenType: 'Bearer',
@@ -147,8 +158,10 @@ export async function login(
   deps: AccountDeps & { tokens: TokenIssuer; settings: SessionSettings },
   input: { email: string; password: string; remember: boolean; userAgent: string },
 ): Promise<SessionTokens> {
-  const userId = await checkPassword(deps, normalizeEmail(input.email), input.password, () => new InvalidCredentials());
-  return startSession(deps, userId, input.remember, input.userAgent);
+  const email = normalizeEmail(input.email);
+  const credentials = await checkPassword(deps, email, input.password, () => new InvalidCredentials());
+  const [, tokens] = await Promise.all([clearAfterSuccess(deps, email), startSession(deps, credentials, input.remember, input.userAgent)]);
+  return tokens;
 }
 
 /**
@@ -200,7 +213,13 @@ export async function getProfile(deps: Pick<AccountDeps, 'users'>, caller: Calle
   return activeProfile(deps, caller.userId);
 }
 
-/** Name and/or password. A new password revokes every other session of the account. */
+/**
+ * Name and/or password. A new password revokes every other session of the account: the change
+ * moves the credentials' generation on first, so no login that verified the old password can
+ * write a session afterwards (sessions.create checks the generation), and then every session
+ * written before is found (strongly consistent query) and deleted. A refresh cannot bring a
+ * deleted session back (its rotation is conditional on the stored hash).
+ */
 export async function updateProfile(
   deps: Pick<AccountDeps, 'users' | 'sessions' | 'hasher' | 'clock'>,
   caller: Caller,
@@ -211,8 +230,11 @@ export async function updateProfile(
     if (passwordResemblesEmail(input.password, profile.email)) {
       throw new ValidationFailed([{ path: 'body.password', message: 'The password must not be the email address', code: 'custom' }]);
     }
-    await checkPassword(deps, profile.email, input.currentPassword ?? '', () => new InvalidPassword());
-    await deps.users.updatePasswordHash(profile.email, profile.id, await deps.hasher.hash(input.password));
+    const verified = await checkPassword(deps, profile.email, input.currentPassword ?? '', () => new InvalidPassword());
+    const passwordHash = await deps.hasher.hash(input.password);
+    const [changed] = await Promise.all([deps.users.changePassword(verified, passwordHash), clearAfterSuccess(deps, profile.email)]);
+    // Another change (or the account's deletion) got there first: the password verified is no longer the current one.
+    if (!changed) throw new InvalidPassword();
     await deps.sessions.deleteAll(profile.id, caller.sessionId);
   }
   if (input.name !== undefined) {
@@ -241,7 +263,9 @@ export async function deleteAccount(deps: Pick<AccountDeps, 'users' | 'sessions'
   }
   if (profile.status === 'active') {
     await checkPassword(deps, profile.email, password, () => new InvalidPassword());
-    await deps.users.beginDeletion(profile);
+    // From here no login can start a session (the credentials go) and no media item can be
+    // created (the profile is `deleting`, which createMedia checks), so the steps below find everything.
+    await Promise.all([deps.users.beginDeletion(profile), clearAfterSuccess(deps, profile.email)]);
   }
   // Every other session goes at once. The caller's own session stays until the very end, so
   // that when a step fails (503) the client can repeat the request with the same token.

@@ -114,6 +114,33 @@ describe('analyses domain', () => {
       expect(w.queue.published).to.deep.equal([]);
     });
 
+    it('an item deleted (or no longer ready) between the check and the job write: 404 or 409, no job, nothing published', async () => {
+      for (const [change, expected] of [
+        ['deleted', [404, 'media_not_found']],
+        ['rejected (a re-upload through the same form)', [409, 'media_not_ready']],
+        ['ready again by the re-check', [409, 'media_not_ready']],
+      ] as const) {
+        const w = world();
+        const item = await image(w, caller.userId);
+        const analyses = memoryAnalysisStore(w.media);
+        let reads = 0;
+        const media = {
+          get: async (userId: string, id: string) => {
+            reads += 1;
+            if (reads === 1 || change.startsWith('ready again')) return item; // the check sees a ready image
+            return w.media.get(userId, id);
+          },
+        };
+        // Between the check and the write the item changes.
+        if (change === 'deleted') await w.media.deleteUserData(caller.userId);
+        else await w.media.markRejected(item, 'type_mismatch', w.clock.now().toISOString());
+        const error = await rejected(requestAnalysis({ ...w.request, analyses, media }, caller, item.id, {}));
+        expect([error.status, error.code], change).to.deep.equal(expected);
+        expect(analyses.records.size).to.equal(0);
+        expect(w.queue.published).to.deep.equal([]);
+      }
+    });
+
     it('a publish that fails removes the job again: 503 for a dependency failure, the error itself otherwise', async () => {
       const w = world();
       const item = await image(w, caller.userId);

@@ -14,7 +14,7 @@ import { isDependencyFailure } from '../http/errorResponse';
 import { Conflict, NotFound, ServiceUnavailable, ValidationFailed } from '../http/errors';
 import type { AnalysisQueue, AnalysisRequestMessage } from '../messaging/analysisRequests';
 import { CallbackUrlRejected, checkCallbackUrl, type CallbackPolicy, type Resolver } from '../net/callbackUrl';
-import type { AnalysisError, AnalysisRecord, AnalysisResult, AnalysisStore } from '../stores/analyses';
+import { MediaNoLongerReady, type AnalysisError, type AnalysisRecord, type AnalysisResult, type AnalysisStore } from '../stores/analyses';
 import type { MediaStore } from '../stores/media';
 
 export interface AnalysisSettings {
@@ -85,12 +85,17 @@ export class AnalysisNotFound extends NotFound {
   }
 }
 
-/** POST /v1/media/{id}/analyses */
-export async function requestAnalysis(deps: RequestDeps, caller: { userId: string }, mediaId: string, input: { callbackUrl?: string | undefined }): Promise<AnalysisView> {
+/** 404 unless the item exists (and is not being deleted), 409 unless it is a ready image. */
+async function checkAnalysable(deps: Pick<RequestDeps, 'media'>, caller: { userId: string }, mediaId: string): Promise<void> {
   const media = await deps.media.get(caller.userId, mediaId);
   if (media === undefined || media.deleting === true) throw new NotFound('media_not_found', 'No such media item');
   if (media.status !== 'ready') throw new Conflict('media_not_ready', `The media item is ${media.status}; only ready items can be analysed`);
   if (media.type !== 'image') throw new Conflict('not_an_image', 'Only images can be analysed');
+}
+
+/** POST /v1/media/{id}/analyses */
+export async function requestAnalysis(deps: RequestDeps, caller: { userId: string }, mediaId: string, input: { callbackUrl?: string | undefined }): Promise<AnalysisView> {
+  await checkAnalysable(deps, caller, mediaId);
   if (input.callbackUrl !== undefined) {
     try {
       await checkCallbackUrl(input.callbackUrl, deps.settings.callbackPolicy, deps.resolve);
@@ -110,7 +115,15 @@ export async function requestAnalysis(deps: RequestDeps, caller: { userId: strin
     attempts: 0,
     ...(input.callbackUrl === undefined ? {} : { callbackUrl: input.callbackUrl }),
   };
-  await deps.analyses.create(record);
+  try {
+    // Written only while the item is still a ready image, not being deleted (an account deletion
+    // deletes the items before the jobs, so it finds every job written).
+    await deps.analyses.create(record);
+  } catch (error) {
+    if (!(error instanceof MediaNoLongerReady)) throw error;
+    await checkAnalysable(deps, caller, mediaId);
+    throw new Conflict('media_not_ready', 'The media item changed while the analysis was requested; retry');
+  }
   try {
     await deps.queue.publish({ userId: caller.userId, analysisId: record.id });
   } catch (error) {

@@ -1,4 +1,6 @@
-import type { LoginThrottleState, UserStore } from '../stores/users';
+import type { Clock } from '../clock';
+import { TooManyRequests } from '../http/errors';
+import type { LoginState, LoginThrottleState, UserStore } from '../stores/users';
 
 /**
  * Per-account login throttling. Five failed attempts within 15 minutes lock the account's
@@ -10,6 +12,9 @@ import type { LoginThrottleState, UserStore } from '../stores/users';
  * during a lock are refused with 429 + Retry-After without checking the password. A successful
  * login clears the state. Keyed by the (hashed) email whether or not an account exists, so the
  * throttle reveals nothing about which emails are registered.
+ *
+ * The budget is taken before the password is checked (reserveAttempt), so parallel attempts
+ * cannot all pass a check of the same unlocked state: at most the budget is ever verified.
  */
 export const THROTTLE_POLICY = {
   maxFailures: 5,
@@ -40,13 +45,40 @@ export function afterFailure(state: LoginThrottleState | undefined, now: number)
   return { failures: THROTTLE_POLICY.maxFailures - 1, windowStartedAt: lockedUntil, lockedUntil, lockouts: current.lockouts + 1, version: current.version };
 }
 
-/** Records one failed attempt, re-reading and retrying when a concurrent attempt got there first. */
-export async function recordFailure(users: UserStore, email: string, state: LoginThrottleState | undefined, now: number): Promise<void> {
-  let current = state;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const next = afterFailure(current, now);
-    const ttl = Math.ceil((Math.max(now + THROTTLE_POLICY.memoryMs, next.lockedUntil) / 1000));
-    if (await users.saveThrottle(email, next, ttl)) return;
-    current = (await users.getLoginState(email)).throttle;
+/** How often an attempt re-reads the state after a concurrent attempt saved first. */
+const RESERVE_ATTEMPTS = 10;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class LoginLocked extends TooManyRequests {
+  constructor(retryAfterSeconds: number) {
+    super(retryAfterSeconds, 'too_many_attempts', 'Too many failed attempts; retry after the time in Retry-After');
+  }
+}
+
+/**
+ * Takes one attempt from the budget before the password is checked, and returns the login state
+ * it was taken from (whose credentials the caller then verifies). The attempt counts as a failure
+ * in advance, so the attempt that uses up the budget also starts the lock: a failure needs no
+ * second write, a success clears the state (clearThrottle). The write is conditional on the
+ * version read, so of parallel attempts each takes its own share of the budget, and once the
+ * lock is set every other one sees it: a burst during a lock is refused (429) without escalating
+ * it, and after a lock exactly one attempt gets through. Refused with 429 + Retry-After while
+ * locked, and (Retry-After 1) if it keeps losing to concurrent attempts on the same account.
+ */
+export async function reserveAttempt(users: Pick<UserStore, 'getLoginState' | 'saveThrottle'>, email: string, clock: Clock): Promise<LoginState> {
+  let state = await users.getLoginState(email);
+  for (let attempt = 1; ; attempt++) {
+    // Read the time afresh each round: a lock another attempt set meanwhile is measured from now.
+    const now = clock.now().getTime();
+    const lockedFor = lockedForSeconds(state.throttle, now);
+    if (lockedFor > 0) throw new LoginLocked(lockedFor);
+    const next = afterFailure(state.throttle, now);
+    const ttl = Math.ceil(Math.max(now + THROTTLE_POLICY.memoryMs, next.lockedUntil) / 1000);
+    if (await users.saveThrottle(email, next, ttl)) return state;
+    if (attempt >= RESERVE_ATTEMPTS) throw new LoginLocked(1);
+    // Another attempt saved first: let the burst spread out (jittered) before reading again.
+    await pause(Math.random() * 10 * attempt);
+    state = await users.getLoginState(email);
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
-import { fixedClock, memoryContentStore, memoryMediaStore, sequentialIds } from '../../local/test/fakes';
+import { fixedClock, memoryContentStore, memoryMediaStore, memoryUserStore, sequentialIds } from '../../local/test/fakes';
 import { originalKey, thumbnailKeys } from '../content/keys';
 import { HttpError } from '../http/errors';
 import { UnreadableMedia, type ImageInfo, type RangeReader, type VideoInfo } from '../media-info/types';
@@ -20,6 +20,7 @@ import {
   listTags,
   normalizeTags,
   processUpload,
+  recordView,
   sweepUploads,
   updateMetadata,
   type MediaInspector,
@@ -107,6 +108,20 @@ describe('media domain', () => {
       expect(error.extra).to.deep.equal({ existingId: first.media.id });
       await createMedia(w, { userId: ulid() }, { filename: 'c.jpg', contentType: 'image/jpeg', size: 10, sha256 });
     });
+
+    it('answers 401 once the account is being deleted (the caller’s own session outlives the deletion mark): no item, no form', async () => {
+      const users = memoryUserStore();
+      const profile = { id: caller.userId, email: 'ann@example.com', name: 'Ann', createdAt: '', updatedAt: '', status: 'active' as const };
+      await users.create(profile, 'hash');
+      const w = { ...world(), media: memoryMediaStore(users) };
+      await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: 10 });
+      await users.beginDeletion(profile);
+      const presign = sinon.spy(w.content, 'presignUpload');
+      const error = await rejected(createMedia(w, caller, { filename: 'b.jpg', contentType: 'image/jpeg', size: 10 }));
+      expect([error.status, error.code]).to.deep.equal([401, 'unauthenticated']);
+      expect(w.media.items.size).to.equal(1);
+      expect(presign.called).to.equal(false);
+    });
   });
 
   describe('names and tags', () => {
@@ -166,6 +181,47 @@ describe('media domain', () => {
         expect(w.media.shaClaims.size).to.equal(0);
       });
     }
+
+    it('rejects as type_mismatch what was stored with another Content-Type than declared (a page served as text/html)', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      await w.content.put(key, JPEG, 'text/html');
+      expect(await processUpload(w, key)).to.equal('rejected');
+      expect(await w.media.get(caller.userId, id)).to.include({ status: 'rejected', rejectReason: 'type_mismatch' });
+      expect(w.content.objects.has(key)).to.equal(false);
+    });
+
+    it('bytes uploaded again with the same form after a rejection are removed, with any thumbnails; the item stays rejected', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, Buffer.from('not an image'), 'image/jpeg');
+      expect(await processUpload(w, key)).to.equal('rejected');
+      await w.content.put(key, JPEG, 'image/jpeg');
+      await w.content.put(thumbnailKeys(caller.userId, id).small, Buffer.from('old'), 'image/webp');
+      expect(await processUpload(w, key)).to.equal('orphan-removed');
+      expect(await w.content.list(`media/${caller.userId}/${id}/`)).to.deep.equal([]);
+      expect(await w.media.get(caller.userId, id)).to.include({ status: 'rejected', rejectReason: 'type_mismatch' });
+      expect(await processUpload(w, key), 'the event of the deletion, or a repeat').to.equal('duplicate-delivery');
+    });
+
+    it('a rejected re-upload over a ready image takes the old thumbnails with it', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      expect(await processUpload(w, key)).to.equal('ready');
+      await w.content.put(key, Buffer.from('x'.repeat(JPEG.length)), 'image/jpeg');
+      expect(await processUpload(w, key)).to.equal('rejected');
+      expect(await w.content.list(`media/${caller.userId}/${id}/`), 'no thumbnail of an item that is not ready').to.deep.equal([]);
+    });
+
+    it('bytes of an item that is gone are removed with any thumbnails', async () => {
+      const w = world();
+      const { id, key } = await uploaded(w, JPEG, 'image/jpeg');
+      await w.content.put(thumbnailKeys(caller.userId, id).large, Buffer.from('t'), 'image/webp');
+      await deleteMedia(w, caller, id);
+      await w.content.put(key, JPEG, 'image/jpeg');
+      await w.content.put(thumbnailKeys(caller.userId, id).large, Buffer.from('t'), 'image/webp');
+      expect(await processUpload(w, key)).to.equal('orphan-removed');
+      expect(await w.content.list(`media/${caller.userId}/${id}/`)).to.deep.equal([]);
+    });
 
     it('accepts a matching sha256', async () => {
       const w = world();
@@ -278,19 +334,21 @@ describe('media domain', () => {
   });
 
   describe('reading, listing, metadata, tags, deletion', () => {
-    it('getMedia counts views and signs URLs only for ready items', async () => {
+    it('getMedia counts no view and signs URLs only for ready items; recordView counts one per call', async () => {
       const w = world();
       const { media } = await createMedia(w, caller, { filename: 'ann.jpg', contentType: 'image/jpeg', size: JPEG.length });
       const pending = await getMedia(w, caller, media.id);
-      expect(pending).to.include({ views: 1 });
+      expect(pending).to.include({ views: 0 });
       expect(pending).not.to.have.any.keys('downloadUrl', 'thumbnails');
       await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
       await processUpload(w, originalKey(caller.userId, media.id));
+      expect(await recordView(w, caller, media.id)).to.deep.equal({ id: media.id, views: 1 });
       const ready = await getMedia(w, caller, media.id);
-      expect(ready.views).to.equal(2);
-      expect(ready.downloadUrl).to.contain('filename=ann.jpg');
+      expect(ready.views).to.equal(1);
+      expect(ready.downloadUrl).to.contain('filename=ann.jpg').and.contain('type=image%2Fjpeg');
       expect(ready.thumbnails?.small).to.contain('thumb-small.webp');
       expect((await rejected(getMedia(w, { userId: ulid() }, media.id))).status).to.equal(404);
+      expect((await rejected(recordView(w, { userId: ulid() }, media.id))).status).to.equal(404);
     });
 
     it('updateMetadata retries on a concurrent change and gives up with 409 after too many', async () => {
@@ -493,6 +551,36 @@ describe('media domain', () => {
       expect(w.content.objects.size).to.equal(1);
       expect((await listMedia(w, caller, { limit: 10 })).items).to.deep.equal([]);
       expect((await listMedia(w, other, { limit: 10 })).items).to.have.length(1);
+    });
+
+    it('deleteAllMedia deletes the items before the bytes, so an upload landing after it is an orphan processUpload removes', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: JPEG.length });
+      const itemsWhenBytesWent: number[] = [];
+      const deletePrefix = w.content.deletePrefix.bind(w.content);
+      w.content.deletePrefix = async (prefix) => {
+        itemsWhenBytesWent.push(w.media.items.size);
+        return deletePrefix(prefix);
+      };
+      await deleteAllMedia(w, caller.userId);
+      expect(itemsWhenBytesWent).to.deep.equal([0]);
+      // The form issued before the deletion is used afterwards: its S3 event finds no item.
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      expect(await processUpload(w, originalKey(caller.userId, media.id))).to.equal('orphan-removed');
+      expect(w.content.objects.size).to.equal(0);
+    });
+
+    it('deleteAllMedia goes over the partition again after deleting items, for what was written for them just before they went', async () => {
+      const w = world();
+      await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: JPEG.length });
+      const deleteUserData = sinon.stub(w.media, 'deleteUserData');
+      deleteUserData.onFirstCall().resolves(1).onSecondCall().resolves(0);
+      await deleteAllMedia(w, caller.userId);
+      expect(deleteUserData.callCount).to.equal(2);
+      deleteUserData.resetHistory();
+      deleteUserData.onFirstCall().resolves(0);
+      await deleteAllMedia(w, caller.userId);
+      expect(deleteUserData.callCount, 'no items: nothing could have been written for one').to.equal(1);
     });
   });
 

@@ -8,9 +8,11 @@ import type { DominantColor } from '../analysis/perceptualHash';
 import type { Clock } from '../clock';
 import type { ContentStore, UploadForm } from '../content/content';
 import { originalKey, parseOriginalKey, thumbnailKeys, userPrefix } from '../content/keys';
-import { Conflict, HttpError, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType } from '../http/errors';
+import { Conflict, HttpError, NotFound, PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType } from '../http/errors';
+import { normalizeFilename, normalizeTag } from '../schemas/text';
+import { readableRecord } from '../media-info/ranges';
 import { ALLOWED_TYPES, kindOf, UnreadableMedia, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
-import { DuplicateMedia, TagSyncContended, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
+import { DuplicateMedia, OwnerUnavailable, TagSyncContended, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
 
 export interface MediaSettings {
   maxImageBytes: number;
@@ -91,7 +93,10 @@ export class DuplicateUpload extends Conflict {
   }
 }
 
-function view(record: MediaRecord): MediaView {
+function view(stored: MediaRecord): MediaView {
+  // What a response schema would refuse is dropped or repaired: one bad record (written before a
+  // range check existed, or by a bug) must not turn every read of its owner's items into a 500.
+  const record = readableRecord(stored);
   return {
     id: record.id,
     filename: record.filename,
@@ -110,26 +115,32 @@ function view(record: MediaRecord): MediaView {
   };
 }
 
+/** Thumbnails are WebP images we made: shown inline as such. */
+const THUMBNAIL_RESPONSE = { contentType: 'image/webp' } as const;
+
 async function thumbnailUrls(deps: Pick<MediaDeps, 'content' | 'settings'>, record: MediaRecord): Promise<{ small: string; large: string } | undefined> {
   if (record.status !== 'ready' || record.thumbnails === undefined) return undefined;
   const [small, large] = await Promise.all([
-    deps.content.presignDownload(record.thumbnails.small, deps.settings.downloadUrlSeconds),
-    deps.content.presignDownload(record.thumbnails.large, deps.settings.downloadUrlSeconds),
+    deps.content.presignDownload(record.thumbnails.small, deps.settings.downloadUrlSeconds, THUMBNAIL_RESPONSE),
+    deps.content.presignDownload(record.thumbnails.large, deps.settings.downloadUrlSeconds, THUMBNAIL_RESPONSE),
   ]);
   return { small: small, large: large };
 }
 
-/** Filenames are labels, never paths: keep the last path segment, drop control characters. */
+/**
+ * Filenames are labels, never paths: keep the last path segment, without control characters or
+ * bidi controls (normalizeFilename; the schema already did so before checking the length).
+ */
 export function cleanFilename(filename: string): string {
   // split always yields at least one segment, so pop() always has one to give.
-  // eslint-disable-next-line no-control-regex
-  const base = filename.replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() as string;
-  return base.trim().slice(0, 255) || 'upload';
+  const base = normalizeFilename(filename).split(/[\\/]/).pop() as string;
+  // At most 255 characters, never cutting a character in half.
+  return Array.from(base.trim()).slice(0, 255).join('') || 'upload';
 }
 
-/** Tags: trimmed, lower-cased, Unicode-normalised, duplicates dropped (schemas enforce 1–50 chars, ≤ 50 tags). */
+/** Tags as stored (normalizeTag: NFC, no bidi controls, trimmed, lower case), duplicates dropped (schemas enforce 1–50 chars, ≤ 50 tags). */
 export function normalizeTags(tags: string[]): string[] {
-  return [...new Set(tags.map((tag) => tag.normalize('NFC').trim().toLowerCase()).filter((tag) => tag.length > 0))];
+  return [...new Set(tags.map(normalizeTag).filter((tag) => tag.length > 0))];
 }
 
 export async function createMedia(
@@ -165,23 +176,42 @@ export async function createMedia(
     await deps.media.createPending(record);
   } catch (error) {
     if (error instanceof DuplicateMedia) throw new DuplicateUpload(error.existingId);
+    // The account is being deleted (the caller's own session lives until the deletion ends).
+    if (error instanceof OwnerUnavailable) throw new Unauthenticated('unauthenticated', 'The account no longer exists');
     throw error;
   }
   const upload = await deps.content.presignUpload(originalKey(caller.userId, record.id), record.contentType, record.size, deps.settings.uploadUrlSeconds, now);
   return { media: view(record), upload };
 }
 
-/** The item with a download URL and thumbnail URLs (when ready); counts a view. */
+/**
+ * The item with a download URL and thumbnail URLs (when ready). Reading an item is not viewing
+ * it: clients poll this while an upload is processed. A view is what recordView counts.
+ */
 export async function getMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'settings'>, caller: Caller, mediaId: string): Promise<MediaView> {
-  const record = await deps.media.view(caller.userId, mediaId);
-  if (record === undefined) throw new MediaNotFound();
+  const record = await deps.media.get(caller.userId, mediaId);
+  if (record === undefined || record.deleting === true) throw new MediaNotFound();
   const result = view(record);
   if (record.status === 'ready') {
-    result.downloadUrl = await deps.content.presignDownload(originalKey(record.userId, record.id), deps.settings.downloadUrlSeconds, record.filename);
+    // Downloaded as a file of the item's own (accepted) type, never rendered as whatever it was stored as.
+    result.downloadUrl = await deps.content.presignDownload(originalKey(record.userId, record.id), deps.settings.downloadUrlSeconds, {
+      contentType: record.contentType,
+      attachmentName: record.filename,
+    });
     const thumbnails = await thumbnailUrls(deps, record);
     if (thumbnails !== undefined) result.thumbnails = thumbnails;
   }
   return result;
+}
+
+/**
+ * One view of the item: a person opened it (the web app's viewer records one each time it shows
+ * an item). Nothing else counts, so `views` means what a person would think it means.
+ */
+export async function recordView(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId: string): Promise<{ id: string; views: number }> {
+  const record = await deps.media.view(caller.userId, mediaId);
+  if (record === undefined) throw new MediaNotFound();
+  return { id: record.id, views: record.views };
 }
 
 export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'settings'>, caller: Caller, query: MediaQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
@@ -202,7 +232,9 @@ async function ownRecord(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId
   return record;
 }
 
-function metadataView(record: MediaRecord): MetadataView {
+function metadataView(stored: MediaRecord): MetadataView {
+  // As view(): nothing a response schema would refuse.
+  const record = readableRecord(stored);
   return {
     width: record.width ?? null,
     height: record.height ?? null,
@@ -304,8 +336,15 @@ export async function deleteMedia(deps: Pick<MediaDeps, 'media' | 'content'>, ca
 
 /** Account deletion: every object under the user's prefix and the user's whole partition. */
 export async function deleteAllMedia(deps: Pick<MediaDeps, 'media' | 'content'>, userId: string): Promise<void> {
+  // Items before bytes: an upload that lands afterwards (through a form issued before the
+  // deletion) finds no item and processUpload deletes it as an orphan, and processing under way
+  // cannot mark a deleted item ready (markReady is conditional), so it removes what it wrote.
+  // No new item can appear (the account is marked `deleting`, which createPending checks), but a
+  // write to an item that committed just before the item went (ready: similarity entries; a tag
+  // sync: tag entries) may have missed the first pass; the second, after every item is gone,
+  // finds them (nothing can write for an item that no longer exists).
+  if ((await deps.media.deleteUserData(userId)) > 0) await deps.media.deleteUserData(userId);
   await deps.content.deletePrefix(userPrefix(userId));
-  await deps.media.deleteUserData(userId);
 }
 
 export type ProcessOutcome = 'ready' | 'rejected' | 'duplicate-delivery' | 'orphan-removed' | 'ignored';
@@ -343,16 +382,27 @@ export async function processUpload(
   if (ids === undefined) return 'ignored';
   const record = await deps.media.get(ids.userId, ids.mediaId);
   const head = await deps.content.head(key);
+  const thumbs = thumbnailKeys(ids.userId, ids.mediaId);
   if (record === undefined || record.deleting === true) {
     // Uploaded for an item that was deleted or swept: nothing may keep the bytes.
-    if (head !== undefined) await deps.content.delete([key]);
+    if (head !== undefined) await deps.content.delete([key, thumbs.small, thumbs.large]);
     return 'orphan-removed';
   }
-  if (record.status === 'rejected' || (record.status === 'ready' && (head === undefined || head.eTag === record.objectETag))) return 'duplicate-delivery';
+  if (record.status === 'rejected') {
+    // The upload form stays usable until it expires: bytes sent with it after the rejection
+    // (and anything an earlier version left) must not stay.
+    if (head !== undefined) {
+      await deps.content.delete([key, thumbs.small, thumbs.large]);
+      return 'orphan-removed';
+    }
+    return 'duplicate-delivery';
+  }
+  if (record.status === 'ready' && (head === undefined || head.eTag === record.objectETag)) return 'duplicate-delivery';
   const now = (): string => deps.clock.now().toISOString();
   const reject = async (reason: string): Promise<ProcessOutcome> => {
     // Bytes first: if the item write then fails, a retry finds no object and rejects again.
-    await deps.content.delete([key]);
+    // Thumbnails too: a rejected re-upload over a ready item leaves none of the old version.
+    await deps.content.delete([key, thumbs.small, thumbs.large]);
     await deps.media.markRejected(record, reason, now());
     return 'rejected';
   };
@@ -360,6 +410,9 @@ export async function processUpload(
   const limit = record.type === 'image' ? deps.settings.maxImageBytes : deps.settings.maxVideoBytes;
   if (head.size > limit) return reject('too_large');
   if (head.size !== record.size) return reject('size_mismatch');
+  // The type the object was stored with is what S3 would serve it as: it must be the declared one
+  // (the upload policy binds it; a client that got around it is refused here).
+  if (head.contentType !== record.contentType) return reject('type_mismatch');
 
   const first = await deps.content.readRange(key, 0, Math.min(head.size, FIRST_READ_BYTES) - 1);
   const sniffed = await deps.inspector.sniff(first.subarray(0, deps.inspector.sniffBytes));
@@ -370,21 +423,20 @@ export async function processUpload(
     const bytes = head.size <= first.length ? first : await deps.content.read(key);
     if (record.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== record.sha256) return reject('checksum_mismatch');
     let info: ImageInfo;
-    let thumbs: { small: Buffer; large: Buffer };
+    let made: { small: Buffer; large: Buffer };
     let perceptualHash: string;
     let dominantColors: DominantColor[];
     try {
       info = await deps.inspector.image(bytes);
-      thumbs = await deps.inspector.thumbnails(bytes);
+      made = await deps.inspector.thumbnails(bytes);
       perceptualHash = await deps.inspector.perceptualHash(bytes);
       dominantColors = await deps.inspector.dominantColors(bytes);
     } catch (error) {
       if (error instanceof UnreadableMedia) return reject('unreadable');
       throw error;
     }
-    const keys = thumbnailKeys(record.userId, record.id);
-    await Promise.all([deps.content.put(keys.small, thumbs.small, 'image/webp'), deps.content.put(keys.large, thumbs.large, 'image/webp')]);
-    fields = { ...info, thumbnails: keys, perceptualHash, dominantColors };
+    await Promise.all([deps.content.put(thumbs.small, made.small, 'image/webp'), deps.content.put(thumbs.large, made.large, 'image/webp')]);
+    fields = { ...info, thumbnails: thumbs, perceptualHash, dominantColors };
   } else {
     try {
       fields = await deps.inspector.video(countingReader(deps.content, key, head.size, first));
@@ -399,7 +451,6 @@ export async function processUpload(
   // written here may stay behind.
   const latest = await deps.media.get(record.userId, record.id);
   if (latest === undefined || latest.deleting === true) {
-    const thumbs = thumbnailKeys(record.userId, record.id);
     await deps.content.delete([key, thumbs.small, thumbs.large]);
     return 'orphan-removed';
   }

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
+import exifr from 'exifr';
 import fs from 'node:fs';
 import path from 'node:path';
 import proxyquire from 'proxyquire';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { exifTimestamp, makeThumbnails, MAX_INPUT_PIXELS, readImage, UnreadableImage } from './image';
+import { appSegment, exifPayload, jpegWith, mediaFixture, pngChunks, pngFrom, pngWith, TAGS, TIFF, tiffBlock, webpWithMetadata, withExif, zlibOfZeros, type PngChunk, type TiffEntry } from '../../local/fixtures/mediaFiles';
+import { bufferedDecodeBytes, exifTimestamp, makeThumbnails, MAX_BUFFERED_DECODE_BYTES, MAX_EXIF_BYTES, MAX_INPUT_PIXELS, readImage, UnreadableImage } from './image';
 import type * as ImageModule from './image';
 
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(__dirname, '../../local/fixtures/media', name));
@@ -121,7 +123,7 @@ describe('media-info/image', () => {
     });
 
     it('an image the decoder opens but cannot size is an UnreadableImage', async () => {
-      const sizeless = Object.assign(() => ({ metadata: async () => ({ format: 'svg' }) }), { '@noCallThru': true });
+      const sizeless = Object.assign(() => ({ metadata: async () => ({ format: 'svg' }) }), { cache: () => undefined, '@noCallThru': true });
       const image = proxyquire<typeof ImageModule>('./image', { sharp: sizeless });
       const error = await rejection(image.readImage(Buffer.from('<svg/>')));
       expect(error).to.be.instanceOf(image.UnreadableImage);
@@ -157,7 +159,116 @@ describe('media-info/image', () => {
     });
   });
 
+  // The black-box audit of processUpload sent EXIF values that could not be stored (NaN and
+  // Infinity fail the DynamoDB write: the item stayed pending) or read back (a year past 9999 is
+  // no ISO timestamp: every read of the owner's items answered 500). Each is dropped now, in
+  // every container that carries EXIF, and the rest of the image is kept.
+  describe('readImage: EXIF values out of range are dropped, the image kept', () => {
+    const formats = ['jpeg', 'png', 'webp'] as const;
+    const gps = (latitude: Array<[number, number]>, longitude: Array<[number, number]>, altitude?: [number, number]): TiffEntry[] => [
+      { tag: TAGS.GPSLatitudeRef, type: TIFF.ASCII, values: 'N' },
+      { tag: TAGS.GPSLatitude, type: TIFF.RATIONAL, values: latitude },
+      { tag: TAGS.GPSLongitudeRef, type: TIFF.ASCII, values: 'E' },
+      { tag: TAGS.GPSLongitude, type: TIFF.RATIONAL, values: longitude },
+      ...(altitude === undefined ? [] : [{ tag: TAGS.GPSAltitude, type: TIFF.RATIONAL, values: [altitude] }]),
+    ];
+    const paris = { lat: [[48, 1], [51, 1], [3012, 100]] as Array<[number, number]>, long: [[2, 1], [17, 1], [4020, 100]] as Array<[number, number]> };
+    const dimensionsOf = { jpeg: { width: 640, height: 480 }, png: { width: 320, height: 200 }, webp: { width: 300, height: 300 } };
+
+    for (const format of formats) {
+      it(`${format}: DateTimeOriginal 9999:12:31 23:59:59 at -01:00 (year 10000 in UTC) gives no capture time`, async () => {
+        const tiff = tiffBlock({ ifd0: [{ tag: TAGS.Make, type: TIFF.ASCII, values: 'Canon' }], exif: [{ tag: TAGS.DateTimeOriginal, type: TIFF.ASCII, values: '9999:12:31 23:59:59' }, { tag: TAGS.OffsetTimeOriginal, type: TIFF.ASCII, values: '-01:00' }] });
+        expect(await readImage(withExif(format, tiff))).to.deep.equal({ ...dimensionsOf[format], camera: { make: 'Canon' } });
+      });
+
+      it(`${format}: GPSAltitude 1/0 and 0/0 are dropped, the position kept`, async () => {
+        for (const altitude of [[1, 0], [0, 0]] as Array<[number, number]>) {
+          const info = await readImage(withExif(format, tiffBlock({ gps: gps(paris.lat, paris.long, altitude) })));
+          expect(info.location, altitude.join('/')).to.deep.equal({ latitude: 48.858367, longitude: 2.2945 });
+        }
+      });
+
+      it(`${format}: a latitude of 4294967295°, or of 1/0, 0/0 or 95°, drops the position`, async () => {
+        for (const latitude of [[[4294967295, 1], [0, 1], [0, 1]], [[1, 0], [0, 1], [0, 1]], [[0, 0], [0, 0], [0, 0]], [[95, 1], [0, 1], [0, 1]]] as Array<Array<[number, number]>>) {
+          const info = await readImage(withExif(format, tiffBlock({ gps: gps(latitude, paris.long, [35, 1]) })));
+          expect(info, JSON.stringify(latitude)).to.deep.equal(dimensionsOf[format]);
+        }
+      });
+    }
+
+    it('a longitude past 180° drops the position; an altitude deeper than the ocean or higher than space drops the altitude', async () => {
+      expect((await readImage(withExif('jpeg', tiffBlock({ gps: gps(paris.lat, [[181, 1], [0, 1], [0, 1]]) })))).location).to.equal(undefined);
+      for (const altitude of [[100_001, 1], [4294967295, 1]] as Array<[number, number]>) {
+        expect((await readImage(withExif('jpeg', tiffBlock({ gps: gps(paris.lat, paris.long, altitude) })))).location).to.deep.equal({ latitude: 48.858367, longitude: 2.2945 });
+      }
+    });
+
+    it('camera strings of control characters and bidi overrides are cleaned; a camera of nothing but those is dropped', async () => {
+      const tiff = tiffBlock({ ifd0: [{ tag: TAGS.Make, type: TIFF.ASCII, values: '\u202eCanon\u0007' }, { tag: TAGS.Model, type: TIFF.ASCII, values: '\u0001\u0002' }] });
+      expect((await readImage(withExif('jpeg', tiff))).camera).to.deep.equal({ make: 'Canon' });
+    });
+
+    it('EXIF values of the wrong type (a date as a number, a make as numbers) are ignored', async () => {
+      const tiff = tiffBlock({ ifd0: [{ tag: TAGS.Make, type: TIFF.LONG, values: [1, 2, 3] }], exif: [{ tag: TAGS.DateTimeOriginal, type: TIFF.LONG, values: [20240714] }] });
+      expect(await readImage(withExif('jpeg', tiff))).to.deep.equal(dimensionsOf.jpeg);
+    });
+  });
+
+  // exifr given a whole file parses whatever it finds: a PNG's iCCP chunk is inflated with no
+  // limit (the audit: a 1 MB PNG, 2 GB of memory). It is given only the EXIF block libvips found.
+  describe('readImage: exifr sees the EXIF block, never the file', () => {
+    function spiedImageModule(): { module: typeof ImageModule; inputs: Buffer[] } {
+      const inputs: Buffer[] = [];
+      const parse = (input: Buffer, options: unknown): Promise<unknown> => (inputs.push(input), exifr.parse(input, options as Parameters<typeof exifr.parse>[1]));
+      const spy = { parse, '@noCallThru': true };
+      return { module: proxyquire<typeof ImageModule>('./image', { exifr: spy }), inputs };
+    }
+
+    it('a PNG whose iCCP chunk inflates to 1 GiB: exifr gets only the eXIf chunk’s TIFF block', async () => {
+      const { module, inputs } = spiedImageModule();
+      const tiff = tiffBlock({ ifd0: [{ tag: TAGS.Make, type: TIFF.ASCII, values: 'Canon' }] });
+      const png = pngWith(mediaFixture('graphic.png'), { type: 'iCCP', data: Buffer.concat([Buffer.from('icc\0\0', 'latin1'), zlibOfZeros(1024 * 1024 * 1024)]) }, { type: 'eXIf', data: tiff });
+      expect((await module.readImage(png)).camera).to.deep.equal({ make: 'Canon' });
+      expect(inputs).to.have.length(1);
+      expect(Buffer.compare(inputs[0] as Buffer, tiff)).to.equal(0);
+    });
+
+    it('a JPEG with 16 MiB of ICC and XMP segments: exifr gets the APP1 EXIF block only, without its "Exif" header', async () => {
+      const { module, inputs } = spiedImageModule();
+      const tiff = tiffBlock({ ifd0: [{ tag: TAGS.Model, type: TIFF.ASCII, values: 'R6' }] });
+      const icc = Array.from({ length: 255 }, (_, index) => appSegment(2, Buffer.concat([Buffer.from('ICC_PROFILE\0', 'latin1'), Buffer.from([index + 1, 255]), Buffer.alloc(65_519, 1)])));
+      const jpeg = jpegWith(mediaFixture('photo-other.jpg'), appSegment(1, exifPayload(tiff)), ...icc, appSegment(1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.alloc(60_000, 0x20)])));
+      expect((await module.readImage(jpeg)).camera).to.deep.equal({ model: 'R6' });
+      expect(inputs.map((input) => input.length)).to.deep.equal([tiff.length]);
+    });
+
+    it(`a WebP with a 20 MiB EXIF chunk: exifr gets its first MAX_EXIF_BYTES (${MAX_EXIF_BYTES}) only; an image without EXIF never calls it`, async () => {
+      const { module, inputs } = spiedImageModule();
+      const tiff = tiffBlock({ ifd0: [{ tag: TAGS.Make, type: TIFF.ASCII, values: 'Big' }] });
+      await module.readImage(webpWithMetadata(mediaFixture('bars.webp'), { exif: exifPayload(Buffer.concat([tiff, Buffer.alloc(20 * 1024 * 1024)])), xmp: Buffer.alloc(1024, 0x20) }));
+      expect(inputs.map((input) => input.length)).to.deep.equal([MAX_EXIF_BYTES]);
+      await module.readImage(mediaFixture('graphic.png'));
+      await module.readImage(mediaFixture('anim.gif'));
+      expect(inputs).to.have.length(1);
+    });
+  });
+
   describe('exifTimestamp', () => {
+    it('keeps capture times from 1826 (the first photograph) to a day from now, and drops the rest', () => {
+      const now = Date.parse('2026-11-21T10:00:00Z');
+      expect(exifTimestamp('1826:01:01 00:00:00', undefined, now)).to.equal('1826-01-01T00:00:00.000Z');
+      expect(exifTimestamp('1825:12:31 23:59:59', undefined, now)).to.equal(undefined);
+      expect(exifTimestamp('2026:11:22 10:00:00', undefined, now), 'a day ahead (a fast clock, UTC+14 read as UTC)').to.equal('2026-11-22T10:00:00.000Z');
+      expect(exifTimestamp('2026:11:22 10:00:01', undefined, now)).to.equal(undefined);
+      expect(exifTimestamp('9999:12:31 23:59:59', '-01:00', now), 'the audit: year 10000 in UTC').to.equal(undefined);
+      expect(exifTimestamp('0001:01:01 00:00:00', undefined, now)).to.equal(undefined);
+    });
+
+    it('ignores values that are not strings', () => {
+      expect(exifTimestamp(20240714, undefined)).to.equal(undefined);
+      expect(exifTimestamp('2024:07:14 18:32:05', 2)).to.equal('2024-07-14T18:32:05.000Z');
+    });
+
     it('applies the recorded offset', () => {
       expect(exifTimestamp('2024:07:14 18:32:05', '+02:00')).to.equal('2024-07-14T16:32:05.000Z');
       expect(exifTimestamp('2024:07:14 18:32:05', '-05:30')).to.equal('2024-07-15T00:02:05.000Z');
@@ -270,6 +381,26 @@ describe('media-info/image', () => {
       expect(error.message).to.match(/pixel limit/i);
       expect(Date.now() - started, 'refused before decoding').to.be.below(2_000);
       expect(await rejection(readImage(bomb))).to.be.instanceOf(UnreadableImage);
+    });
+
+    it(`refuses a picture the decoder would have to hold whole beyond MAX_BUFFERED_DECODE_BYTES (${MAX_BUFFERED_DECODE_BYTES}), from its header alone`, async () => {
+      // 100 megapixels, interlaced (Adam7): 16-bit RGBA needs 800 MB at once, 8-bit RGBA 400 MB.
+      const interlaced = (depth: number): Buffer => {
+        const [ihdr, ...rest] = pngChunks(fixture('graphic.png'));
+        const data = Buffer.from((ihdr as PngChunk).data);
+        data.writeUInt32BE(10_000, 0);
+        data.writeUInt32BE(10_000, 4);
+        data[8] = depth;
+        data[9] = 6;
+        data[12] = 1;
+        return pngFrom([{ type: 'IHDR', data }, ...rest]);
+      };
+      const started = Date.now();
+      for (const refuse of [readImage(interlaced(16)), makeThumbnails(interlaced(16))]) expect((await rejection(refuse)).message).to.match(/decoding needs 763 MiB/);
+      expect(Date.now() - started, 'refused before decoding').to.be.below(1_000);
+      expect(await readImage(interlaced(8))).to.deep.equal({ width: 10_000, height: 10_000 });
+      expect(bufferedDecodeBytes({ format: 'jpeg', isProgressive: true, width: 10_000, height: 10_000, channels: 4, depth: 'uchar' }), 'progressive CMYK JPEG').to.equal(800_000_000);
+      expect(bufferedDecodeBytes({ format: 'jpeg', isProgressive: false, width: 10_000, height: 10_000, channels: 4, depth: 'uchar' }), 'baseline JPEG streams').to.equal(0);
     });
 
     it('refuses a PNG whose header alone declares more than MAX_INPUT_PIXELS', async () => {

@@ -32,7 +32,8 @@ export interface ImageInfo {
 export interface VideoInfo {
   width: number;
   height: number;
-  durationSeconds: number;
+  /** Absent when the file's duration is unknown or not believable (ranges.ts). */
+  durationSeconds?: number;
   takenAt?: string;
 }
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RangeReader, VideoInfo } from './types';
-import { FIRST_READ_BYTES, MAX_MOOV_BYTES, readVideo, UnreadableVideo } from './video';
+import { FIRST_READ_BYTES, HEADER_WINDOW_BYTES, MAX_BYTES_READ, MAX_CHILD_BOXES, MAX_MOOV_BYTES, MAX_RANGED_READS, MAX_TOP_LEVEL_BOXES, readVideo, UnreadableVideo } from './video';
 
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(__dirname, '../../local/fixtures/media', name));
 
@@ -255,7 +255,7 @@ describe('media-info/video', () => {
   });
 
   describe('bounded reads', () => {
-    it('a 100 MB MP4 with moov at the end: the first read, a few box headers and the moov, < 1 MB in all', async () => {
+    it('a 100 MB MP4 with moov at the end: the first read, a few header windows and the moov, < 1 MB in all', async () => {
       const freeSize = 100 * MiB;
       const moovStart = ftyp.length + freeSize + middle.length;
       const reader = layout(ftyp, header('free', freeSize), freeSize - 8, middle, moov);
@@ -264,9 +264,12 @@ describe('media-info/video', () => {
       expect(reader.bytes).to.be.below(MiB);
       expect(reader.calls.length).to.be.below(10);
       expect(reader.calls[0]).to.deep.equal([0, FIRST_READ_BYTES - 1]);
-      expect(reader.calls.at(-1), 'the moov, exactly').to.deep.equal([moovStart, moovStart + moov.length - 1]);
-      // Between the first read and the moov, only headers (16 bytes each).
-      for (const [start, end] of reader.calls.slice(1, -1)) expect(end - start + 1).to.be.at.most(16);
+      // The window read at the box after the free space reaches the end of the file: it holds the whole moov.
+      const [lastStart, lastEnd] = reader.calls.at(-1) as [number, number];
+      expect(lastStart).to.be.at.most(moovStart);
+      expect(lastEnd).to.be.at.least(moovStart + moov.length - 1);
+      // Between the first read and the moov, only header windows.
+      for (const [start, end] of reader.calls.slice(1)) expect(end - start + 1).to.be.at.most(HEADER_WINDOW_BYTES);
     });
 
     it('a 2 GB MP4 with moov at the end costs the same few reads', async () => {
@@ -274,7 +277,7 @@ describe('media-info/video', () => {
       const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, moov);
       expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
       expect(reader.bytes).to.be.below(FIRST_READ_BYTES + moov.length + 100);
-      expect(reader.calls).to.have.length(3); // first read, moov header, moov
+      expect(reader.calls).to.have.length(2); // first read, then the window at the moov header, which holds the whole moov
     });
 
     it('a "faststart" file (moov before a huge mdat): a single read', async () => {
@@ -284,27 +287,27 @@ describe('media-info/video', () => {
       expect(reader.calls).to.deep.equal([[0, FIRST_READ_BYTES - 1]]);
     });
 
-    it('a box header straddling the end of the first read is fetched on its own', async () => {
+    it('a box header straddling the end of the first read is fetched with the window after it', async () => {
       // ftyp, then a free box ending 4 bytes before FIRST_READ_BYTES, so the mdat header is cut in two.
       const freeSize = FIRST_READ_BYTES - 4 - ftyp.length;
       const mdatSize = 10 * MiB;
       const mdatStart = ftyp.length + freeSize;
       const reader = layout(ftyp, header('free', freeSize), freeSize - 8, header('mdat', mdatSize), mdatSize - 8, moov);
       expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
-      expect(reader.calls[1]).to.deep.equal([mdatStart, mdatStart + 15]);
+      expect(reader.calls[1]).to.deep.equal([mdatStart, mdatStart + HEADER_WINDOW_BYTES - 1]);
       expect(reader.bytes).to.be.below(MiB);
     });
 
-    it('a 64-bit box header straddling the end of the first read (size field in, largesize out) is fetched on its own', async () => {
+    it('a 64-bit box header straddling the end of the first read (size field in, largesize out) is fetched with the window after it', async () => {
       // The mdat's 16-byte header starts 12 bytes before FIRST_READ_BYTES: its 32-bit size (1) and type are in the first read.
       const freeSize = FIRST_READ_BYTES - 12 - ftyp.length;
       const mdatSize = 6 * GiB;
       const mdatStart = ftyp.length + freeSize;
       const reader = layout(ftyp, header('free', freeSize), freeSize - 8, largeHeader('mdat', mdatSize), mdatSize - 16, moov);
       expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
-      expect(reader.calls[1]).to.deep.equal([mdatStart, mdatStart + 15]);
+      expect(reader.calls[1]).to.deep.equal([mdatStart, mdatStart + HEADER_WINDOW_BYTES - 1]);
       const moovStart = mdatStart + mdatSize;
-      expect(reader.calls.at(-1)).to.deep.equal([moovStart, moovStart + moov.length - 1]);
+      expect(reader.calls.at(-1)?.[0]).to.equal(moovStart);
     });
 
     it('a 64-bit largesize box (size field 1) of 5 GB before the moov is skipped by its 64-bit size', async () => {
@@ -312,7 +315,7 @@ describe('media-info/video', () => {
       const reader = layout(ftyp, largeHeader('mdat', mdatSize), mdatSize - 16, moov);
       expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
       const moovStart = ftyp.length + mdatSize;
-      expect(reader.calls.at(-1)).to.deep.equal([moovStart, moovStart + moov.length - 1]);
+      expect(reader.calls.at(-1)?.[0]).to.equal(moovStart);
       expect(reader.bytes).to.be.below(MiB);
       expect(reader.calls.length).to.be.below(10);
     });
@@ -349,7 +352,7 @@ describe('media-info/video', () => {
       const moovSize = 200 * MiB;
       const reader = layout(ftyp, header('mdat', mdatSize), mdatSize - 8, header('moov', moovSize), moovSize - 8);
       expect((await unreadable(reader)).message).to.match(/too large/);
-      expect(reader.bytes).to.be.below(FIRST_READ_BYTES + 100);
+      expect(reader.bytes).to.be.below(FIRST_READ_BYTES + HEADER_WINDOW_BYTES + 100);
       expect(reader.calls).to.have.length(2);
     });
   });
@@ -366,8 +369,8 @@ describe('media-info/video', () => {
       expect([mvhd.bytes.readUInt8(8), tkhd.readUInt8(8)], 'both version 0').to.deep.equal([0, 0]);
     });
 
-    it('version 1 mvhd and tkhd (64-bit times): a capture time after 2040 and a duration past 2^32 ticks', async () => {
-      const created = '2045-01-02T03:04:05.000Z';
+    it('version 1 mvhd and tkhd (64-bit times and duration): a duration past 2^32 ticks', async () => {
+      const created = '2025-01-02T03:04:05.000Z';
       const longMoov = box('moov', mvhdV1(mvhd.bytes, quickTime(created), 90_000, 90_000 * 20 * 3600), withTkhd(tkhdV1(tkhd)), udta.bytes);
       expect(await readVideo(memoryFile(file(longMoov)))).to.deep.equal({ width: 320, height: 240, durationSeconds: 20 * 3600, takenAt: created });
     });
@@ -484,13 +487,13 @@ describe('media-info/video', () => {
       expect((await unreadable(memoryFile(corrupt))).message).to.match(/no video track/);
     });
 
-    it('an mvhd timescale of 0', async () => {
+    it('an mvhd timescale of 0: the duration is unknown, the video is still read', async () => {
       const corrupt = Buffer.from(mp4);
       const mvhd = mp4.length - moov.length + 8;
       expect(corrupt.toString('latin1', mvhd + 4, mvhd + 8)).to.equal('mvhd');
       expect(corrupt.readUInt8(mvhd + 8), 'mvhd version').to.equal(0);
       corrupt.writeUInt32BE(0, mvhd + 8 + 12);
-      expect((await unreadable(memoryFile(corrupt))).message).to.match(/timescale/);
+      expect(await readVideo(memoryFile(corrupt))).to.deep.equal({ width: 320, height: 240, takenAt: MP4_INFO.takenAt });
     });
 
     it('garbage in place of the moov body', async () => {
@@ -554,6 +557,104 @@ describe('media-info/video', () => {
         caught = error;
       }
       expect(caught).to.equal(failure);
+    });
+  });
+
+  // The black-box audit of processUpload: request storms and values that could not be stored or
+  // read back. Each test builds the file the audit sent, or its kin.
+  describe('hostile structures: reads and work are capped', () => {
+    it('9 000 eight-byte boxes past the first 64 KB cost a few reads, not one each (the audit: 9 000 GETs, 29 s)', async () => {
+      const storm = Buffer.concat(Array.from({ length: 9_000 }, () => header('free', 8)));
+      const reader = layout(ftyp, header('free', FIRST_READ_BYTES), FIRST_READ_BYTES - 8, storm, middle, moov);
+      expect(await readVideo(reader)).to.deep.equal(MP4_INFO);
+      expect(reader.calls.length).to.be.at.most(4);
+    });
+
+    it(`a file needing more than MAX_RANGED_READS (${MAX_RANGED_READS}) reads is unreadable after exactly that many`, async () => {
+      // 100 boxes each just larger than a window: every header needs a read of its own.
+      const step = HEADER_WINDOW_BYTES + 8;
+      const parts = Array.from({ length: 100 }, () => [header('free', step), step - 8] as const).flat();
+      const reader = layout(ftyp, ...parts, moov);
+      expect((await unreadable(reader)).message).to.match(/more than 32 reads/);
+      expect(reader.calls).to.have.length(MAX_RANGED_READS);
+      expect(reader.bytes).to.be.at.most(MAX_BYTES_READ);
+    });
+
+    it(`more than MAX_TOP_LEVEL_BOXES (${MAX_TOP_LEVEL_BOXES}) top-level boxes is unreadable, in a few reads`, async () => {
+      const storm = Buffer.concat(Array.from({ length: MAX_TOP_LEVEL_BOXES + 1 }, () => header('free', 8)));
+      const reader = layout(ftyp, storm, moov);
+      expect((await unreadable(reader)).message).to.match(/top-level boxes/);
+      expect(reader.calls.length).to.be.at.most(3);
+    });
+
+    it(`a 30 MB moov of four million empty boxes is unreadable at MAX_CHILD_BOXES (${MAX_CHILD_BOXES}), without listing them all`, async () => {
+      const filler = Buffer.alloc(30 * MiB);
+      for (let at = 0; at < filler.length; at += 8) filler.writeUInt32BE(8, at), filler.write('free', at + 4, 'latin1');
+      const started = Date.now();
+      const error = await unreadable(memoryFile(Buffer.concat([ftyp, middle, box('moov', moov.subarray(8), filler)])));
+      expect(error.message).to.match(/more than 1000 boxes/);
+      expect(Date.now() - started).to.be.below(1_000);
+    });
+  });
+
+  describe('hostile values: dropped, the video still read', () => {
+    const [mvhd, trak, udta] = childrenOf(moov).map((child) => child.bytes) as [Buffer, Buffer, Buffer];
+    const withMvhd = (newMvhd: Buffer): Buffer => Buffer.concat([ftyp, middle, box('moov', newMvhd, trak, udta)]);
+    const dimensions = { width: 320, height: 240 };
+
+    it('an mvhd creation time of 2^64 − 1 seconds (year 584 554 051 053): no capture time', async () => {
+      const file = withMvhd(mvhdV1(mvhd, 0, 600, 1200));
+      const maxed = Buffer.from(file);
+      maxed.writeBigUInt64BE(0xffff_ffff_ffff_ffffn, ftyp.length + middle.length + 8 + 8 + 4);
+      expect(await readVideo(memoryFile(maxed))).to.deep.equal({ ...dimensions, durationSeconds: 2 });
+    });
+
+    it('an mvhd creation time past 9999 (the audit: stored as "+010000-…", every read then 500): no capture time', async () => {
+      const year10000 = quickTime('9999-12-31T23:59:59Z') + 3600;
+      expect(await readVideo(memoryFile(withMvhd(mvhdV1(mvhd, year10000, 600, 1200))))).to.deep.equal({ ...dimensions, durationSeconds: 2 });
+    });
+
+    it('a creation time later than tomorrow, or before 1990, is no capture time; today is one', async () => {
+      const inTwoDays = Math.floor(quickTime(new Date(Date.now() + 2 * 86_400_000).toISOString()));
+      expect(await readVideo(memoryFile(withMvhd(mvhdV1(mvhd, inTwoDays, 600, 1200))))).to.deep.equal({ ...dimensions, durationSeconds: 2 });
+      expect(await readVideo(memoryFile(withMvhd(mvhdV1(mvhd, quickTime('1989-12-31T23:59:59Z'), 600, 1200))))).to.deep.equal({ ...dimensions, durationSeconds: 2 });
+      const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+      expect(await readVideo(memoryFile(withMvhd(mvhdV1(mvhd, quickTime(now), 600, 1200))))).to.deep.equal({ ...dimensions, durationSeconds: 2, takenAt: now });
+    });
+
+    it('an mvhd duration of 2^64 − 1 (the audit: processUpload crashed writing it to DynamoDB): no duration', async () => {
+      const created = quickTime(MP4_INFO.takenAt as string);
+      const file = withMvhd(mvhdV1(mvhd, created, 1, 0));
+      const maxed = Buffer.from(file);
+      maxed.writeBigUInt64BE(0xffff_ffff_ffff_ffffn, ftyp.length + middle.length + 8 + 8 + 24);
+      const info = await readVideo(memoryFile(maxed));
+      expect(info).to.deep.equal({ ...dimensions, takenAt: MP4_INFO.takenAt });
+    });
+
+    it('durations of 2^63 ticks a second, or 32 days, are not believable; 31 days is', async () => {
+      const created = quickTime(MP4_INFO.takenAt as string);
+      for (const [timescale, duration] of [
+        [1, 2 ** 63],
+        [1, 32 * 86_400],
+        [0xffff_ffff, 0xffff_fffe * 40 * 86_400],
+      ] as const) {
+        expect(await readVideo(memoryFile(withMvhd(mvhdV1(mvhd, created, timescale, duration)))), `${duration}/${timescale}`).to.deep.equal({ ...dimensions, takenAt: MP4_INFO.takenAt });
+      }
+      expect((await readVideo(memoryFile(withMvhd(mvhdV1(mvhd, created, 1, 31 * 86_400))))).durationSeconds).to.equal(31 * 86_400);
+    });
+
+    it('a version 0 duration of all ones means "unknown": no duration', async () => {
+      const unknown = Buffer.from(mvhd);
+      unknown.writeUInt32BE(0xffff_ffff, 8 + 16);
+      expect(await readVideo(memoryFile(withMvhd(unknown)))).to.deep.equal({ ...dimensions, takenAt: MP4_INFO.takenAt });
+    });
+
+    it('an mvhd too short for its fields gives neither duration nor time; a tkhd too short for its size is passed over', async () => {
+      expect(await readVideo(memoryFile(withMvhd(box('mvhd', Buffer.from([0, 0, 0, 0]), Buffer.alloc(8)))))).to.deep.equal(dimensions);
+      const trakParts = childrenOf(trak);
+      const shortTkhd = box('trak', ...trakParts.map((part) => (part.type === 'tkhd' ? part.bytes.subarray(0, 60) : part.bytes)));
+      const shortened = Buffer.concat([ftyp, middle, box('moov', mvhd, Buffer.from(shortTkhd.subarray(0, 8)), shortTkhd.subarray(8), udta)]);
+      expect((await unreadable(memoryFile(shortened))).message).to.match(/no video track|overruns/);
     });
   });
 });

@@ -1,16 +1,14 @@
 import * as z from 'zod/mini';
 import { Id, IsoTimestamp, PageQuery } from './common';
+import { normalizedString, normalizeFilename, normalizeTag, normalizeText } from './text';
 
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 
-export const Tag = z.pipe(
-  z.string().check(z.trim(), z.toLowerCase()),
-  z.string().check(z.minLength(1), z.maxLength(50), z.regex(NO_CONTROL_CHARACTERS, 'Tags cannot contain control characters')),
-);
+export const Tag = normalizedString(normalizeTag, z.minLength(1), z.maxLength(50), z.regex(NO_CONTROL_CHARACTERS, 'Tags cannot contain control characters'));
 
 export const CreateMediaBody = z.strictObject({
-  filename: z.string().check(z.minLength(1), z.maxLength(255)),
+  filename: normalizedString(normalizeFilename, z.minLength(1), z.maxLength(255)),
   // Any string here: a type we do not accept is answered 415, not 400.
   contentType: z.string().check(z.minLength(1), z.maxLength(100)),
   size: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
@@ -27,8 +25,8 @@ export const ListMediaQuery = z.extend(PageQuery, {
 
 export const UpdateMetadataBody = z
   .strictObject({
-    title: z.optional(z.pipe(z.string().check(z.trim()), z.string().check(z.maxLength(200), z.regex(NO_CONTROL_CHARACTERS, 'No control characters in titles')))),
-    description: z.optional(z.pipe(z.string().check(z.trim()), z.string().check(z.maxLength(2000)))),
+    title: z.optional(normalizedString(normalizeText, z.maxLength(200), z.regex(NO_CONTROL_CHARACTERS, 'No control characters in titles'))),
+    description: z.optional(normalizedString(normalizeText, z.maxLength(2000))),
     tags: z.optional(z.array(Tag).check(z.maxLength(50, 'At most 50 tags per item'))),
   })
   .check(
@@ -58,6 +56,8 @@ export const MediaResponse = z.object({
   thumbnails: z.optional(Urls),
   downloadUrl: z.optional(z.string()),
 });
+
+export const RecordViewResponse = z.object({ id: Id, views: z.number() });
 
 export const UploadForm = z.object({
   method: z.literal('POST'),

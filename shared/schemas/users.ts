@@ -1,11 +1,12 @@
 import * as z from 'zod/mini';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwordPolicy';
 import { Id, IsoTimestamp } from './common';
+import { normalizedString, normalizeText } from './text';
 
 /** Trimmed and lower-cased before it is checked, so " Ann@Example.COM " and "ann@example.com" are one account. */
 export const Email = z.pipe(z.string().check(z.trim(), z.toLowerCase()), z.email().check(z.maxLength(254)));
 export const Password = z.string().check(z.minLength(PASSWORD_MIN_LENGTH), z.maxLength(PASSWORD_MAX_LENGTH));
-export const DisplayName = z.pipe(z.string().check(z.trim()), z.string().check(z.minLength(1), z.maxLength(100)));
+export const DisplayName = normalizedString(normalizeText, z.minLength(1), z.maxLength(100));
 
 export const CreateUserBody = z.strictObject({ email: Email, password: Password, name: DisplayName });
 

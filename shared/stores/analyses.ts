@@ -2,8 +2,9 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import type { CallbackOutcome } from '../analysis/callback';
 import type { DominantColor } from '../analysis/perceptualHash';
 import type { Label } from '../analysis/labels';
-import { batchDeleteKeys, partitionKeyPages } from './batch';
+import { batchDeleteKeys, partitionKeyPages, transactWrite } from './batch';
 import { userPartition } from './keys';
+import { mediaKey } from './mediaKeys';
 
 /**
  * Analysis jobs. Table `media-library-<stage>-analyses`: pk = USER#<userId>, sk = ANALYSIS#<id>,
@@ -52,7 +53,18 @@ export interface AnalysisRecord {
 
 export const ANALYSIS_RETENTION_DAYS = 90;
 
+/** The job's media item is gone, being deleted or no longer ready: the job was not written. */
+export class MediaNoLongerReady extends Error {
+  override readonly name = 'MediaNoLongerReady';
+}
+
 export interface AnalysisStore {
+  /**
+   * Writes a queued job. Where the store knows the media table, only while the job's media item
+   * exists, is ready and is not being deleted, in the same transaction (MediaNoLongerReady
+   * otherwise): an account deletion, which deletes the media items before the jobs, then finds
+   * every job that was written.
+   */
   create(record: AnalysisRecord): Promise<void>;
   get(userId: string, id: string): Promise<AnalysisRecord | undefined>;
   delete(userId: string, id: string): Promise<void>;
@@ -87,7 +99,8 @@ function toRecord(item: Item): AnalysisRecord {
 
 const isConditionFailure = (error: unknown): boolean => (error as Error).name === 'ConditionalCheckFailedException';
 
-export function dynamoAnalysisStore(client: DynamoDBDocumentClient, tableName: string): AnalysisStore {
+/** `mediaTable`: where the jobs' media items live, checked by create. */
+export function dynamoAnalysisStore(client: DynamoDBDocumentClient, tableName: string, options: { mediaTable?: string } = {}): AnalysisStore {
   async function conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<AnalysisRecord | undefined> {
     try {
       const { Attributes } = await client.send(new UpdateCommand({ ...input, ReturnValues: 'ALL_NEW' }));
@@ -101,7 +114,25 @@ export function dynamoAnalysisStore(client: DynamoDBDocumentClient, tableName: s
   return {
     async create(record) {
       const ttl = Math.ceil(Date.parse(record.createdAt) / 1000) + ANALYSIS_RETENTION_DAYS * 86400;
-      await client.send(new PutCommand({ TableName: tableName, Item: { ...key(record.userId, record.id), ...record, ttl }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      const put = { TableName: tableName, Item: { ...key(record.userId, record.id), ...record, ttl }, ConditionExpression: 'attribute_not_exists(pk)' };
+      if (options.mediaTable === undefined) {
+        await client.send(new PutCommand(put));
+        return;
+      }
+      const codes = await transactWrite(client, [
+        { Put: put },
+        {
+          ConditionCheck: {
+            TableName: options.mediaTable,
+            Key: mediaKey(record.userId, record.mediaId),
+            ConditionExpression: '#status = :ready AND attribute_not_exists(deleting)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':ready': 'ready' },
+          },
+        },
+      ]);
+      if (codes?.[1] === 'ConditionalCheckFailed') throw new MediaNoLongerReady();
+      if (codes !== undefined) throw new Error(`analysis ${record.id} already exists`);
     },
 
     async get(userId, id) {

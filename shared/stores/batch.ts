@@ -1,4 +1,5 @@
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailable } from '../http/errors';
 
 type Key = { pk: string; sk: string };
@@ -14,7 +15,11 @@ export async function inParallel<T>(items: T[], limit: number, work: (item: T) =
   await Promise.all(runners);
 }
 
-/** The keys (pk, sk) of a partition, a page at a time; `skPrefix` narrows them to one kind of item. */
+/**
+ * The keys (pk, sk) of a partition, a page at a time; `skPrefix` narrows them to one kind of item.
+ * Strongly consistent: the callers delete what they find (revoking sessions, deleting an account),
+ * and an item written just before must not be missed by an eventually consistent read.
+ */
 export async function* partitionKeyPages(client: DynamoDBDocumentClient, tableName: string, pk: string, skPrefix?: string): AsyncGenerator<Key[]> {
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -24,6 +29,7 @@ export async function* partitionKeyPages(client: DynamoDBDocumentClient, tableNa
         KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) },
         ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
         ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
       }),
     );
@@ -53,4 +59,31 @@ export async function batchDeleteKeys(
       requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
     }
   });
+}
+
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+/**
+ * One TransactWriteItems, retried (jittered) while it conflicts with another transaction on the
+ * same items: once that settles, the conditions decide. Returns undefined when it was written,
+ * or the cancellation reason of each entry (`None`, `ConditionalCheckFailed`) when a condition
+ * failed; 503 for anything else a cancellation reports, or when the conflicts do not end.
+ */
+export async function transactWrite(client: DynamoDBDocumentClient, items: TransactItems): Promise<string[] | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.send(new TransactWriteCommand({ TransactItems: items }));
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+      if (codes.includes('TransactionConflict')) {
+        if (attempt >= 6) throw new ServiceUnavailable(1);
+        await pause(15 * attempt + Math.random() * 25);
+        continue;
+      }
+      if (codes.every((code) => code === 'None' || code === 'ConditionalCheckFailed')) return codes;
+      throw new ServiceUnavailable(1);
+    }
+  }
 }

@@ -14,7 +14,7 @@ import type { DominantColor } from '../analysis/perceptualHash';
 import type { Camera, GeoLocation, MediaKind } from '../media-info/types';
 import { decodeCursor, encodeCursor } from './cursor';
 import { batchDeleteKeys, inParallel, partitionKeyPages, pause } from './batch';
-import { userPartition } from './keys';
+import { userKey, userPartition } from './keys';
 import { bandKeys, hammingDistance, MAX_SIMILAR_DISTANCE, probeKeys } from '../analysis/similarity';
 import {
   INDEX,
@@ -110,6 +110,11 @@ export class VersionConflict extends Error {
   override readonly name = 'VersionConflict';
 }
 
+/** The owner's account is gone or being deleted: no new item may be written for it. */
+export class OwnerUnavailable extends Error {
+  override readonly name = 'OwnerUnavailable';
+}
+
 /**
  * syncTags gave up because other writers kept changing the item. Each of them syncs after its
  * own write, and the last one meets no competition: the entries catch up without this caller.
@@ -127,7 +132,12 @@ class StaleSync extends Error {
 }
 
 export interface MediaStore {
-  /** Writes a pending item and, with a sha256, claims the hash; DuplicateMedia if it is claimed. */
+  /**
+   * Writes a pending item and, with a sha256, claims the hash; DuplicateMedia if it is claimed.
+   * Where the store knows the users table, only while the owner's profile is `active`, in the
+   * same transaction (OwnerUnavailable otherwise): an account deletion, which marks the profile
+   * first, then finds every item that was written.
+   */
   createPending(record: MediaRecord): Promise<void>;
   get(userId: string, mediaId: string): Promise<MediaRecord | undefined>;
   /** Counts a view and returns the item, in one write (undefined when there is no such item). */
@@ -187,7 +197,8 @@ function cancellationCodes(error: unknown): string[] | undefined {
   return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
 
-export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: string): MediaStore {
+/** `usersTable`: where the owners' profiles live, checked by createPending. */
+export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: string, options: { usersTable?: string } = {}): MediaStore {
   async function transact(items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>): Promise<string[] | undefined> {
     // Returns the cancellation reasons of a cancelled transaction (conditions failed), after
     // retrying conflicts with concurrent transactions on the same items.
@@ -294,13 +305,29 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
   const store: MediaStore = {
     async createPending(record) {
       const item = { ...mediaKey(record.userId, record.id), ...indexAttributes(record), ...record };
+      const ownerActive =
+        options.usersTable === undefined
+          ? []
+          : [
+              {
+                ConditionCheck: {
+                  TableName: options.usersTable,
+                  Key: userKey(record.userId),
+                  ConditionExpression: '#status = :active',
+                  ExpressionAttributeNames: { '#status': 'status' },
+                  ExpressionAttributeValues: { ':active': 'active' },
+                },
+              },
+            ];
       const codes = await transact([
         { Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
         ...(record.sha256 === undefined
           ? []
           : [{ Put: { TableName: tableName, Item: { ...shaKey(record.userId, record.sha256), mediaId: record.id }, ConditionExpression: 'attribute_not_exists(pk)' } }]),
+        ...ownerActive,
       ]);
       if (codes === undefined) return;
+      if (ownerActive.length > 0 && codes.at(-1) === 'ConditionalCheckFailed') throw new OwnerUnavailable();
       if (codes[1] === 'ConditionalCheckFailed' && record.sha256 !== undefined) {
         const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: shaKey(record.userId, record.sha256), ConsistentRead: true }));
         throw new DuplicateMedia((Item?.['mediaId'] as string | undefined) ?? 'unknown');

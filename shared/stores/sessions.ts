@@ -1,7 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchDeleteKeys, partitionKeyPages } from './batch';
+import { batchDeleteKeys, partitionKeyPages, transactWrite } from './batch';
 import { decodeCursor, encodeCursor } from './cursor';
-import { SESSION_PREFIX, sessionKey, userPartition } from './keys';
+import { credentialsKey, SESSION_PREFIX, sessionKey, userPartition } from './keys';
+import { credentialsUnchanged, type Credentials } from './users';
 
 export interface SessionRecord {
   id: string;
@@ -25,8 +26,24 @@ export interface SessionPage {
 /** How many rotated-away hashes a session remembers for reuse detection. */
 export const REMEMBERED_HASHES = 20;
 
+/** The credentials a login verified the password against. */
+export type VerifiedCredentials = Pick<Credentials, 'email' | 'userId' | 'generation'>;
+
+/**
+ * The credentials a login verified changed (a password change) or went (account deletion)
+ * before its session was written: the session was not written.
+ */
+export class CredentialsChanged extends Error {
+  override readonly name = 'CredentialsChanged';
+}
+
 export interface SessionStore {
-  create(session: SessionRecord): Promise<void>;
+  /**
+   * Writes a new session. With `verified`, only while those credentials are unchanged, in one
+   * transaction (CredentialsChanged otherwise): a password change or an account deletion then
+   * either sees the session (and revokes it) or makes its write fail, whatever the interleaving.
+   */
+  create(session: SessionRecord, verified?: VerifiedCredentials): Promise<void>;
   get(userId: string, sessionId: string): Promise<SessionRecord | undefined>;
   /** Replaces the refresh hash if it is still `expectedHash`; false when another refresh won. */
   rotate(session: SessionRecord, newHash: string, lastUsedAt: string): Promise<boolean>;
@@ -56,13 +73,24 @@ const toRecord = ({ id, userId, createdAt, lastUsedAt, expiresAt, remember, user
 
 const isConditionFailure = (error: unknown): boolean => (error as Error).name === 'ConditionalCheckFailedException';
 
-export function dynamoSessionStore(client: DynamoDBDocumentClient, tableName: string): SessionStore {
+/** `usersTable`: where the credentials live, for sessions created against verified credentials. */
+export function dynamoSessionStore(client: DynamoDBDocumentClient, tableName: string, options: { usersTable?: string } = {}): SessionStore {
   return {
-    async create(session) {
+    async create(session, verified) {
       // The TTL lets DynamoDB remove expired sessions; readers still check expiresAt, since
       // TTL deletion can lag behind by up to a couple of days.
       const item: SessionItem = { ...sessionKey(session.userId, session.id), ...session, ttl: Math.ceil(Date.parse(session.expiresAt) / 1000) };
-      await client.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      if (verified === undefined) {
+        await client.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+        return;
+      }
+      if (options.usersTable === undefined) throw new Error('dynamoSessionStore needs usersTable to check credentials');
+      const codes = await transactWrite(client, [
+        { Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { ConditionCheck: { TableName: options.usersTable, Key: credentialsKey(verified.email), ...credentialsUnchanged(verified) } },
+      ]);
+      if (codes?.[1] === 'ConditionalCheckFailed') throw new CredentialsChanged();
+      if (codes !== undefined) throw new Error(`session ${session.id} already exists`);
     },
 
     async get(userId, sessionId) {

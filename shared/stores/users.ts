@@ -17,6 +17,12 @@ export interface Credentials {
   email: string;
   userId: string;
   passwordHash: string;
+  /**
+   * Counts password changes. A session is written only while the credentials are still at the
+   * generation its login verified (sessions.create), so no login that checked the old password
+   * can start a session after a change has revoked the others.
+   */
+  generation: number;
 }
 
 export interface LoginThrottleState {
@@ -44,22 +50,44 @@ export interface UserStore {
   getCredentials(email: string): Promise<Credentials | undefined>;
   /** Credentials and login throttle of an email, in one round trip. */
   getLoginState(email: string): Promise<LoginState>;
-  /** False when another attempt changed the throttle state first (the caller re-reads). */
+  /**
+   * Saves the state computed from the one read (`state.version` is the version read; 0: there was
+   * none); false when another attempt or a success's clear changed it first (the caller re-reads).
+   */
   saveThrottle(email: string, state: LoginThrottleState, ttlEpochSeconds: number): Promise<boolean>;
   clearThrottle(email: string): Promise<void>;
   updateName(userId: string, name: string, updatedAt: string): Promise<UserProfile | undefined>;
-  updatePasswordHash(email: string, userId: string, passwordHash: string): Promise<void>;
+  /**
+   * Replaces the hash and moves the generation on, only from the generation `verified` was read
+   * at; false when another change got there first (the password verified is no longer current).
+   */
+  changePassword(verified: Credentials, passwordHash: string): Promise<boolean>;
   /** Removes the credentials (no more logins) and marks the profile `deleting`, atomically. */
   beginDeletion(profile: UserProfile): Promise<void>;
   deleteProfile(userId: string): Promise<void>;
 }
 
 type ProfileItem = UserProfile & { pk: string; sk: string };
-type CredentialsItem = Credentials & { pk: string; sk: string };
+type CredentialsItem = Omit<Credentials, 'generation'> & { generation?: number; pk: string; sk: string };
 type ThrottleItem = LoginThrottleState & { pk: string; sk: string; ttl: number };
 
 const toProfile = ({ id, email, name, createdAt, updatedAt, status }: ProfileItem): UserProfile => ({ id, email, name, createdAt, updatedAt, status });
-const toCredentials = ({ email, userId, passwordHash }: CredentialsItem): Credentials => ({ email, userId, passwordHash });
+// Credentials written before generations existed are at generation 0.
+const toCredentials = ({ email, userId, passwordHash, generation }: CredentialsItem): Credentials => ({ email, userId, passwordHash, generation: generation ?? 0 });
+
+/**
+ * The condition "these credentials are still the account's, unchanged since `verified` was read":
+ * false once the password changed (generation moved) or the account is being deleted (item gone).
+ * Items from before generations existed have no attribute and count as generation 0.
+ */
+export function credentialsUnchanged(verified: Pick<Credentials, 'userId' | 'generation'>): { ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> } {
+  return {
+    ConditionExpression:
+      verified.generation === 0 ? 'userId = :userId AND (attribute_not_exists(generation) OR generation = :generation)' : 'userId = :userId AND generation = :generation',
+    ExpressionAttributeValues: { ':userId': verified.userId, ':generation': verified.generation },
+  };
+}
+
 const toThrottle = ({ failures, windowStartedAt, lockedUntil, lockouts, version }: ThrottleItem): LoginThrottleState => ({
   failures,
   windowStartedAt,
@@ -85,7 +113,7 @@ export function dynamoUserStore(client: DynamoDBDocumentClient, tableName: strin
           {
             Put: {
               TableName: tableName,
-              Item: { ...credentialsKey(profile.email), email: profile.email, userId: profile.id, passwordHash } satisfies CredentialsItem,
+              Item: { ...credentialsKey(profile.email), email: profile.email, userId: profile.id, passwordHash, generation: 0 } satisfies CredentialsItem,
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
@@ -154,8 +182,10 @@ export function dynamoUserStore(client: DynamoDBDocumentClient, tableName: strin
           new PutCommand({
             TableName: tableName,
             Item: { ...loginThrottleKey(email), ...state, version: state.version + 1, ttl } satisfies ThrottleItem,
-            ConditionExpression: 'attribute_not_exists(pk) OR version = :version',
-            ExpressionAttributeValues: { ':version': state.version },
+            // Not `attribute_not_exists OR version`: a state read before a clear must not be saved over it.
+            ...(state.version === 0
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': state.version } }),
           }),
         );
         return true;
@@ -189,16 +219,23 @@ export function dynamoUserStore(client: DynamoDBDocumentClient, tableName: strin
       }
     },
 
-    async updatePasswordHash(email, userId, passwordHash) {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: credentialsKey(email),
-          UpdateExpression: 'SET passwordHash = :hash',
-          ConditionExpression: 'userId = :userId',
-          ExpressionAttributeValues: { ':hash': passwordHash, ':userId': userId },
-        }),
-      );
+    async changePassword(verified, passwordHash) {
+      const unchanged = credentialsUnchanged(verified);
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: credentialsKey(verified.email),
+            UpdateExpression: 'SET passwordHash = :hash, generation = :next',
+            ConditionExpression: unchanged.ConditionExpression,
+            ExpressionAttributeValues: { ...unchanged.ExpressionAttributeValues, ':hash': passwordHash, ':next': verified.generation + 1 },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
     },
 
     async beginDeletion(profile) {

@@ -1,12 +1,12 @@
 /**
  * The bare handler of GET /v1/media/{id} for the overhead benchmark: the same SDK calls as
- * functions/media/getMedia.ts with the same client settings (the view-counting UpdateItem, then
- * the download and thumbnail URLs presigned for a ready item), and nothing else: no middleware,
- * no validation, no logging, no response schema.
+ * functions/media/getMedia.ts with the same client settings (a consistent GetItem, then the
+ * download and thumbnail URLs presigned for a ready item, with the answer's type and disposition),
+ * and nothing else: no middleware, no validation, no logging, no response schema.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { TOOLING_CREDENTIALS } from '../../stack/credentials';
@@ -28,30 +28,20 @@ const s3 = new S3Client({
   maxAttempts: 3,
 });
 
-const presign = (key: string, disposition?: string): Promise<string> =>
-  getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key, ...(disposition === undefined ? {} : { ResponseContentDisposition: disposition }) }), { expiresIn: seconds });
+const presign = (key: string, contentType: string, disposition: string): Promise<string> =>
+  getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentType: contentType, ResponseContentDisposition: disposition }), { expiresIn: seconds });
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const userId = (event.requestContext as unknown as { authorizer: { lambda: { userId: string } } }).authorizer.lambda.userId;
   const id = event.pathParameters?.['id'] as string;
-  const { Attributes: item } = await dynamo.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { pk: `USER#${userId}`, sk: `MEDIA#${id}` },
-      UpdateExpression: 'ADD #views :one',
-      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleting)',
-      ExpressionAttributeNames: { '#views': 'views' },
-      ExpressionAttributeValues: { ':one': 1 },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
+  const { Item: item } = await dynamo.send(new GetCommand({ TableName: table, Key: { pk: `USER#${userId}`, sk: `MEDIA#${id}` }, ConsistentRead: true }));
   const body: Record<string, unknown> = { ...item };
   if (item?.['status'] === 'ready') {
     const thumbnails = item['thumbnails'] as { small: string; large: string };
     const [download, small, large] = await Promise.all([
-      presign(`media/${userId}/${id}/original`, `inline; filename="${String(item['filename'])}"`),
-      presign(thumbnails.small),
-      presign(thumbnails.large),
+      presign(`media/${userId}/${id}/original`, String(item['contentType']), `attachment; filename="${String(item['filename'])}"`),
+      presign(thumbnails.small, 'image/webp', 'inline'),
+      presign(thumbnails.large, 'image/webp', 'inline'),
     ]);
     Object.assign(body, { downloadUrl: download, thumbnails: { small, large } });
   }

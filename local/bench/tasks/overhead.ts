@@ -21,7 +21,7 @@ export interface OverheadInput {
 }
 
 const ROUTES: Record<string, { route: string; calls: string }> = {
-  getMedia: { route: 'GET /v1/media/{id}', calls: 'UpdateItem (ADD views, ALL_NEW) + 3 presigned GET URLs (ready image)' },
+  getMedia: { route: 'GET /v1/media/{id}', calls: 'GetItem (consistent) + 3 presigned GET URLs (ready image)' },
   getMe: { route: 'GET /v1/users/me', calls: 'GetItem (consistent)' },
 };
 

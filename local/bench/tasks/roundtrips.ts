@@ -19,6 +19,7 @@ import { handler as getHealth } from '../../../functions/health/getHealth';
 import { handler as createMedia } from '../../../functions/media/createMedia';
 import { handler as deleteMedia } from '../../../functions/media/deleteMedia';
 import { handler as getMedia } from '../../../functions/media/getMedia';
+import { handler as recordView } from '../../../functions/media/recordView';
 import { handler as listMedia } from '../../../functions/media/listMedia';
 import { handler as processUpload } from '../../../functions/media/processUpload';
 import { handler as sweepUploads } from '../../../functions/media/sweepUploads';
@@ -204,8 +205,8 @@ export async function run(input: RoundTripInput): Promise<{ rows: RoundTripRow[]
       handler: createSession,
       scenario: 'log in (right password)',
       slow: true,
-      minimum: 2,
-      why: 'credentials (+ throttle) read in one BatchGetItem; session written',
+      minimum: 3,
+      why: 'credentials (+ throttle) read in one BatchGetItem; an attempt reserved before the password is checked (atomic throttle); the session written in a transaction with a check of the credentials generation',
       prepare: async () => http({ method: 'POST', path: '/v1/sessions', caller: undefined, body: { email: user.email, password, remember: false } }),
     },
     {
@@ -296,10 +297,19 @@ export async function run(input: RoundTripInput): Promise<{ rows: RoundTripRow[]
       route: 'GET /v1/media/{id}',
       functionName: 'getMedia',
       handler: getMedia,
-      scenario: 'ready photo (counts a view)',
+      scenario: 'ready photo',
       minimum: 1,
-      why: 'one UpdateItem (ADD views, ALL_NEW) counts and reads',
+      why: 'one GetItem reads the item (URLs are signed, not fetched)',
       prepare: async () => http({ method: 'GET', path: `/v1/media/${image.id}`, routeKey: 'GET /v1/media/{id}', pathParameters: { id: image.id } }),
+    },
+    {
+      route: 'POST /v1/media/{id}/views',
+      functionName: 'recordView',
+      handler: recordView,
+      scenario: 'a viewer shows the photo',
+      minimum: 1,
+      why: 'one UpdateItem (ADD views, ALL_NEW) counts and answers',
+      prepare: async () => http({ method: 'POST', path: `/v1/media/${image.id}/views`, routeKey: 'POST /v1/media/{id}/views', pathParameters: { id: image.id } }),
     },
     {
       route: 'GET /v1/media',

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { ulid } from 'ulid';
-import { EmailTaken, type UserProfile, type UserStore } from '../../../shared/stores/users';
+import { EmailTaken, type Credentials, type LoginThrottleState, type UserProfile, type UserStore } from '../../../shared/stores/users';
 
 function profile(email = `${ulid().toLowerCase()}@example.com`): UserProfile {
   const now = new Date().toISOString();
@@ -21,7 +21,7 @@ export function userStoreContract(makeStore: () => Promise<UserStore>): void {
     const user = profile();
     await store.create(user, 'hash-1');
     expect(await store.getProfile(user.id)).to.deep.equal(user);
-    expect(await store.getCredentials(user.email)).to.deep.equal({ email: user.email, userId: user.id, passwordHash: 'hash-1' });
+    expect(await store.getCredentials(user.email)).to.deep.equal({ email: user.email, userId: user.id, passwordHash: 'hash-1', generation: 0 });
     expect(await store.getProfile(ulid())).to.equal(undefined);
     expect(await store.getCredentials('nobody@example.com')).to.equal(undefined);
   });
@@ -44,7 +44,7 @@ export function userStoreContract(makeStore: () => Promise<UserStore>): void {
   it('returns credentials and throttle of an email in one call', async () => {
     const user = profile();
     await store.create(user, 'hash-1');
-    expect(await store.getLoginState(user.email)).to.deep.equal({ credentials: { email: user.email, userId: user.id, passwordHash: 'hash-1' } });
+    expect(await store.getLoginState(user.email)).to.deep.equal({ credentials: { email: user.email, userId: user.id, passwordHash: 'hash-1', generation: 0 } });
     const state = { failures: 2, windowStartedAt: 1, lockedUntil: 0, lockouts: 0, version: 0 };
     expect(await store.saveThrottle(user.email, state, 2_000_000_000)).to.equal(true);
     expect((await store.getLoginState(user.email)).throttle).to.deep.equal({ ...state, version: 1 });
@@ -62,6 +62,15 @@ export function userStoreContract(makeStore: () => Promise<UserStore>): void {
     expect((await store.getLoginState(email)).throttle).to.equal(undefined);
   });
 
+  it('a throttle state read before a clear cannot be saved over it: the clear stands, the writer re-reads', async () => {
+    const email = `${ulid().toLowerCase()}@example.com`;
+    expect(await store.saveThrottle(email, { failures: 1, windowStartedAt: 1, lockedUntil: 0, lockouts: 0, version: 0 }, 2_000_000_000)).to.equal(true);
+    const read = (await store.getLoginState(email)).throttle as LoginThrottleState;
+    await store.clearThrottle(email);
+    expect(await store.saveThrottle(email, { ...read, failures: 2 }, 2_000_000_000), 'from before the clear').to.equal(false);
+    expect((await store.getLoginState(email)).throttle).to.equal(undefined);
+  });
+
   it('updates the name of active accounts only', async () => {
     const user = profile();
     await store.create(user, 'hash-1');
@@ -72,15 +81,28 @@ export function userStoreContract(makeStore: () => Promise<UserStore>): void {
     expect(await store.updateName(user.id, 'Too late', '2030-01-01T00:00:00.000Z')).to.equal(undefined);
   });
 
-  it('updates the password hash only for the owner of the email', async () => {
+  it('changes the password only from the generation verified, moving it on; never for another user or a deleted account', async () => {
     const user = profile();
     await store.create(user, 'hash-1');
-    await store.updatePasswordHash(user.email, user.id, 'hash-2');
+    const verified = (await store.getCredentials(user.email)) as Credentials;
+    expect(await store.changePassword(verified, 'hash-2')).to.equal(true);
+    expect(await store.getCredentials(user.email)).to.deep.include({ passwordHash: 'hash-2', generation: 1 });
+    expect(await store.changePassword(verified, 'hash-3'), 'a second change from the same (now old) generation').to.equal(false);
+    const current = (await store.getCredentials(user.email)) as Credentials;
+    expect(await store.changePassword({ ...current, userId: ulid() }, 'hash-4'), 'someone else’s credentials').to.equal(false);
     expect((await store.getCredentials(user.email))?.passwordHash).to.equal('hash-2');
-    let failed = false;
-    await store.updatePasswordHash(user.email, ulid(), 'hash-3').catch(() => (failed = true));
-    expect(failed).to.equal(true);
-    expect((await store.getCredentials(user.email))?.passwordHash).to.equal('hash-2');
+    await store.beginDeletion(user);
+    expect(await store.changePassword(current, 'hash-5'), 'the credentials are gone').to.equal(false);
+    expect(await store.getCredentials(user.email), 'and are not brought back').to.equal(undefined);
+  });
+
+  it('parallel password changes from one verified generation: exactly one wins', async () => {
+    const user = profile();
+    await store.create(user, 'hash-1');
+    const verified = (await store.getCredentials(user.email)) as Credentials;
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.changePassword(verified, `hash-${i}`)));
+    expect(results.filter((changed) => changed)).to.have.length(1);
+    expect((await store.getCredentials(user.email))?.generation).to.equal(1);
   });
 
   it('deletion: first the credentials go and the profile is marked, then the profile goes; repeatable', async () => {

@@ -93,6 +93,8 @@ const NOISE = [
 function offlineLine(ready: () => boolean): (line: string) => void {
   const everything = process.env['ML_START_VERBOSE'] === 'true';
   return (line) => {
+    // serverless-offline colours its output; the filters read the text.
+    // eslint-disable-next-line no-control-regex
     const text = line.replace(/\x1b\[[0-9;]*m/g, '');
     if (everything) return console.log(text);
     if (NOISE.some((pattern) => pattern.test(text))) return;

@@ -49,12 +49,11 @@ module.exports = (serverless) => {
     // Each serverless process (npm start, the test harness, a packaging check) gets its own work
     // folder when ML_ESBUILD_WORK_FOLDER says so: concurrent runs must not clean up each other's bundles.
     outputWorkFolder: process.env.ML_ESBUILD_WORK_FOLDER || '.esbuild',
-    // Under `serverless offline` the plugin rebuilds when sources change. Watch the function
-    // sources only: the default (every .js/.ts below the repo) also fires on other runs' build
-    // output and rebuilds the bundles while requests are running.
-    watch: {
-      pattern: ['functions/**/*.ts', 'shared/**/*.ts'],
-      ignore: ['**/*.test.ts', 'node_modules', '.esbuild*', '.local-data', 'coverage', '.nyc_output'],
-    },
+    // Under `serverless offline` the bundles are built and watched by local/serverless/offline-bundles.cjs
+    // (one build of every function); this plugin builds nothing there and must watch nothing.
+    watch: { pattern: offline ? [] : ['functions/**/*.ts', 'shared/**/*.ts'], ignore: ['**/*.test.ts', 'node_modules', '.esbuild*', '.local-data', 'coverage', '.nyc_output'] },
   };
 };
+
+module.exports.NATIVE_MODULES = NATIVE_MODULES;
+module.exports.TEXT_ASSETS = TEXT_ASSETS;

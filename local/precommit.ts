@@ -1,71 +1,153 @@
 /**
- * The pre-commit hook's work (.githooks/pre-commit): lint the staged files, then run the
- * unit and integration tests of every function the staged files affect (a function is
- * affected when a staged file is part of its bundle, or is one of its tests), plus the
- * shared tests when shared code changed. End-to-end suites are left to `npm test` and CI
- * to keep commits fast; set PRECOMMIT_E2E=1 to include them.
+ * The pre-commit hook's work (.githooks/pre-commit), on what is being committed (the staged
+ * content, not the working tree), in one process:
+ *
+ *  1. typecheck: an incremental TypeScript program in which every staged file reads as staged
+ *     (the build info in node_modules/.cache makes a one-file change cost a second or two);
+ *  2. lint the staged content of every staged script with the project's ESLint rules;
+ *  3. run the tests the change can reach, by the import graph: a test runs when it imports a
+ *     changed file, directly or through others, or is the test beside such a file (handler tests
+ *     load their handler by path). End-to-end suites are left to `npm test` (PRECOMMIT_E2E=1
+ *     includes them); a change to the toolchain (package.json, tsconfig, serverless.yml, the
+ *     mocha set-up) runs every non-e2e test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { functionInputs, listFunctions } from './functions';
+import { ESLint } from 'eslint';
+import ts from 'typescript';
 import { REPO_ROOT } from './stack/serviceConfig';
 
-const bin = (name: string): string => path.join(REPO_ROOT, 'node_modules', '.bin', name);
+const BUILD_INFO = path.join(REPO_ROOT, 'node_modules', '.cache', 'ml-precommit.tsbuildinfo');
 
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { cwd: REPO_ROOT, stdio: 'inherit' });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+/** Files that shape every test run: a change to one of them is a change to everything. */
+const EVERYTHING = ['package.json', 'package-lock.json', 'tsconfig.json', 'serverless.yml', '.mocharc.cjs', 'local/test/setup.ts', 'eslint.config.mjs'];
+
+/** Tests that load code by a name from a table, not by an import: what they reach, as a pattern. */
+const DYNAMIC_REACH: Record<string, RegExp> = {
+  // Every route's handler, from the route table and serverless.yml.
+  'local/reliability/fuzz.test.ts': /^(functions|shared)\//,
+  'local/checks/openapi.test.ts': /^(functions\/|shared\/schemas\/|local\/openapi\/)/,
+};
+
+const relative = (file: string): string => path.relative(REPO_ROOT, file).split(path.sep).join('/');
+
+function git(args: string[]): string {
+  return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
-function testsBeside(source: string): string[] {
-  const dir = path.dirname(source);
-  const stem = path.basename(source, '.ts');
-  if (!fs.existsSync(path.join(REPO_ROOT, dir))) return [];
-  return fs
-    .readdirSync(path.join(REPO_ROOT, dir))
-    .filter((file) => file.startsWith(`${stem}.`) && file.endsWith('.test.ts'))
-    .map((file) => `${dir}/${file}`);
+/** The staged content of a file. */
+const stagedContent = (file: string): string => git(['show', `:${file}`]);
+
+function typecheck(staged: Map<string, string>): { ok: boolean; program: ts.Program } {
+  const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO_ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  if (config === undefined) throw new Error('tsconfig.json could not be read');
+  const options: ts.CompilerOptions = { ...config.options, incremental: true, tsBuildInfoFile: BUILD_INFO, noEmit: true };
+  const host = ts.createIncrementalCompilerHost(options);
+  const readFile = host.readFile.bind(host);
+  host.readFile = (file) => staged.get(relative(file)) ?? readFile(file);
+  // Staged files that are new are not in the working tree's file list if they were deleted there.
+  const roots = [...new Set([...config.fileNames, ...[...staged.keys()].filter((file) => file.endsWith('.ts')).map((file) => path.join(REPO_ROOT, file))])];
+  const program = ts.createIncrementalProgram({ rootNames: roots, options, host });
+  const diagnostics = ts.getPreEmitDiagnostics(program.getProgram());
+  program.emit(); // writes the build info only (noEmit), so the next run starts from here
+  if (diagnostics.length > 0) console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, { getCanonicalFileName: (file) => file, getCurrentDirectory: () => REPO_ROOT, getNewLine: () => '\n' }));
+  return { ok: diagnostics.length === 0, program: program.getProgram() };
+}
+
+/** Lints the staged scripts with the type information of the program just checked (no second program). */
+async function lint(staged: Map<string, string>, program: ts.Program): Promise<boolean> {
+  const eslint = new ESLint({
+    cwd: REPO_ROOT,
+    overrideConfig: { files: ['**/*.ts'], languageOptions: { parserOptions: { projectService: false, programs: [program] } } },
+  });
+  let problems = 0;
+  const formatter = await eslint.loadFormatter('stylish');
+  for (const [file, content] of staged) {
+    if (!/\.(ts|cjs|mjs)$/.test(file) || (await eslint.isPathIgnored(file))) continue;
+    const results = await eslint.lintText(content, { filePath: path.join(REPO_ROOT, file) });
+    problems += results.reduce((sum, result) => sum + result.errorCount + result.warningCount, 0);
+    const text = await formatter.format(results);
+    if (text.trim() !== '') console.error(text);
+  }
+  return problems === 0;
+}
+
+/** Every test file, and for each repository file the files that import it (from TypeScript's own resolution). */
+function importGraph(): { tests: string[]; importers: Map<string, Set<string>> } {
+  const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO_ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  if (config === undefined) throw new Error('tsconfig.json could not be read');
+  const importers = new Map<string, Set<string>>();
+  const host = ts.createCompilerHost(config.options);
+  for (const fileName of config.fileNames) {
+    const from = relative(fileName);
+    const info = ts.preProcessFile(fs.readFileSync(fileName, 'utf8'), true, true);
+    for (const reference of info.importedFiles) {
+      const resolved = ts.resolveModuleName(reference.fileName, fileName, config.options, host).resolvedModule;
+      if (resolved === undefined || resolved.isExternalLibraryImport === true) continue;
+      const to = relative(resolved.resolvedFileName);
+      if (!importers.has(to)) importers.set(to, new Set());
+      importers.get(to)?.add(from);
+    }
+  }
+  const tests = config.fileNames.map(relative).filter((file) => file.endsWith('.test.ts'));
+  return { tests, importers };
+}
+
+/** The tests a change to `changed` can reach. */
+export function reachableTests(changed: string[], graph: { tests: string[]; importers: Map<string, Set<string>> }): string[] {
+  const reached = new Set<string>(changed);
+  const queue = [...changed];
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    for (const importer of graph.importers.get(file) ?? []) {
+      if (!reached.has(importer)) {
+        reached.add(importer);
+        queue.push(importer);
+      }
+    }
+  }
+  const besides = (test: string): string => test.replace(/(\.(int|e2e|faults))?\.test\.ts$/, '.ts');
+  return graph.tests.filter(
+    (test) =>
+      reached.has(test) ||
+      reached.has(besides(test)) ||
+      (DYNAMIC_REACH[test] !== undefined && [...reached].some((file) => !file.endsWith('.test.ts') && (DYNAMIC_REACH[test] as RegExp).test(file))),
+  );
 }
 
 async function main(): Promise<void> {
-  const staged = execFileSync('git', ['diff', '--cached', '--name-only', '--diff-filter=ACMR'], { cwd: REPO_ROOT, encoding: 'utf8' })
+  const started = Date.now();
+  const files = git(['diff', '--cached', '--name-only', '--diff-filter=ACMR'])
     .split('\n')
     .filter(Boolean);
-  if (staged.length === 0) return;
+  if (files.length === 0) return;
+  const staged = new Map(files.filter((file) => /\.(ts|cjs|mjs|json)$/.test(file)).map((file) => [file, stagedContent(file)]));
 
-  const lintable = staged.filter((file) => /\.(ts|cjs|mjs)$/.test(file));
-  if (lintable.length > 0) run(bin('eslint'), ['--max-warnings=0', ...lintable]);
+  const { ok: typed, program } = typecheck(staged);
+  const linted = await lint(staged, program);
+  if (!typed || !linted) {
+    console.error(`pre-commit: ${typed ? '' : 'type errors'}${!typed && !linted ? ' and ' : ''}${linted ? '' : 'lint problems'} in what is staged (git commit --no-verify skips this check)`);
+    process.exit(1);
+  }
 
   const e2e = process.env['PRECOMMIT_E2E'] === '1';
-  const keep = (file: string): boolean => e2e || !file.endsWith('.e2e.test.ts');
-  const functions = listFunctions();
-  const inputs = await functionInputs(functions);
-  const everything = staged.some((file) => ['package.json', 'package-lock.json', 'serverless.yml', 'tsconfig.json'].includes(file));
-
-  const tests = new Set<string>();
-  for (const fn of functions) {
-    const own = testsBeside(fn.source);
-    const affected = everything || staged.some((file) => (inputs[fn.name] ?? []).includes(file) || own.includes(file));
-    if (affected) own.filter(keep).forEach((file) => tests.add(file));
-  }
-  const sharedTouched = everything || staged.some((file) => file.startsWith('shared/'));
-  if (sharedTouched || tests.size > 0) {
-    for (const file of fs.readdirSync(path.join(REPO_ROOT, 'shared'), { recursive: true }).map(String)) {
-      if (file.endsWith('.test.ts') && keep(file)) tests.add(`shared/${file.split(path.sep).join('/')}`);
-    }
-  }
-  staged.filter((file) => file.endsWith('.test.ts') && keep(file) && fs.existsSync(path.join(REPO_ROOT, file))).forEach((file) => tests.add(file));
-
-  if (tests.size === 0) {
-    console.log('pre-commit: lint passed; no function or shared code affected, no tests to run');
+  const graph = importGraph();
+  const tests = (files.some((file) => EVERYTHING.includes(file)) ? graph.tests : reachableTests(files, graph)).filter((test) => e2e || !test.endsWith('.e2e.test.ts'));
+  console.log(`pre-commit: typecheck and lint passed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  if (tests.length === 0) {
+    console.log('pre-commit: no test can be affected by this change');
     return;
   }
-  console.log(`pre-commit: running ${tests.size} test file(s) of the affected code`);
-  run(bin('mocha'), [...tests].sort());
+  console.log(`pre-commit: running ${tests.length} test file(s) the change can reach`);
+  const result = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), ['--reporter', 'dot', ...tests], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+  console.log(`pre-commit: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

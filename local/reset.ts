@@ -5,23 +5,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { localDataDir, processAlive } from './stack/running';
 import { REPO_ROOT } from './stack/serviceConfig';
 
-const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
+const dataDir = localDataDir();
 const pidFile = path.join(dataDir, 'local.pid');
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 if (fs.existsSync(pidFile)) {
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-  if (Number.isInteger(pid) && running(pid)) {
+  if (Number.isInteger(pid) && processAlive(pid)) {
     console.error(`The local stack is running (pid ${pid}). Stop it (Ctrl-C) before wiping its data.`);
     process.exit(1);
   }

@@ -1,16 +1,16 @@
 /**
- * `npm start`: the whole API on this machine, no AWS account needed.
+ * `npm start`: the whole product on this machine, no AWS account needed.
  *
- *   API (serverless-offline, all functions)  http://localhost:3000   ML_API_PORT
- *   Lambda invoke endpoint                   http://localhost:3002   ML_LAMBDA_PORT
- *   DynamoDB (DynamoDB Local, Java)          http://localhost:8000   ML_DYNAMODB_PORT
- *   S3 (s3rver, with S3 events)              http://localhost:4569   ML_S3_PORT
- *   SNS (serverless-offline-sns)             http://localhost:4002   ML_SNS_PORT
- *   SSM (the JWT key parameters)             http://localhost:4583   ML_SSM_PORT
+ *   App and API (one origin, as CloudFront on AWS)   http://localhost:3000    ML_API_PORT
+ *   Lambda invoke endpoint                           http://localhost:3002    ML_LAMBDA_PORT
+ *   DynamoDB (DynamoDB Local, Java)                  http://localhost:8000    ML_DYNAMODB_PORT
+ *   S3 (s3rver, with S3 events)                      http://localhost:4569    ML_S3_PORT
+ *   SNS (serverless-offline-sns)                     http://localhost:4002    ML_SNS_PORT
+ *   SSM (the JWT key parameters)                     http://localhost:4583    ML_SSM_PORT
  *
  * Each AWS port is the local AWS gateway (local/gateway/), which authorises every call against
  * the calling function's IAM role and enforces presigned-POST policies, in front of the stand-in
- * on an internal port.
+ * on an internal port. serverless-offline runs on an internal port behind the local edge.
  *
  * Tables and buckets come from serverless.yml's `resources`. Data persists under
  * .local-data/ (ML_DATA_DIR) across restarts; `npm run local:reset` wipes it.
@@ -19,23 +19,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
+import { startEdge, type RunningEdge } from './stack/edge';
 import { ensureLocalKeys } from './stack/keys';
 import { startOffline, type RunningOffline } from './stack/offline';
 import { assertPortFree, freePortsSync, portFromEnv } from './stack/ports';
 import { killNow } from './stack/processes';
+import { localDataDir, removeStackInfo, writeStackInfo, type StackUrls } from './stack/running';
 import { REPO_ROOT, serviceConfig } from './stack/serviceConfig';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
+const startedAt = Date.now();
 const say = (line: string): void => console.log(`[local] ${line}`);
 
 let dynamo: RunningDynamoDb | undefined;
 let offline: RunningOffline | undefined;
+let edge: RunningEdge | undefined;
 let stopping: Promise<void> | undefined;
 
 function stop(exitCode: number): Promise<void> {
   stopping ??= (async () => {
     say('stopping…');
+    await edge?.stop();
     await offline?.stop();
     await dynamo?.stop();
     say('stopped; nothing left running');
@@ -58,6 +63,72 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
 
+/**
+ * What serverless-offline prints that a developer needs: the functions' own output and every
+ * problem. Its start-up banner (a table of every route and invoke URL, the authorizer wiring, the
+ * function names) is left out: the ready banner below names what matters, correctly.
+ */
+const NOISE = [
+  /^\s*$/,
+  /^[│┌└]/,
+  /^Configuring Authorization:/,
+  /^Redirecting authorizer function:/,
+  /^Function names exposed for local invocation/,
+  /^\s+\* \w+: /,
+  /^Starting Offline at stage/,
+  /^Offline \[http for lambda\] listening/,
+  /^Server ready:/,
+  /^Scheduling \[/,
+  /^starting handler$/,
+  /^Found S3 event listener/,
+  /^S3 local started/,
+  /^INFO\[serverless-offline-sns\]: Creating topic/,
+  /^built \d+ functions in/,
+  /^bundles of \d+ functions are up to date/,
+  /^Warning: Function \(\w+\) timeout setting/,
+  /^Enter "rp" to replay/,
+  /^Offline \[http for websocket\]/,
+  /^(GET|HEAD) \/v1\/health \(λ: getHealth\)$/,
+];
+function offlineLine(ready: () => boolean): (line: string) => void {
+  const everything = process.env['ML_START_VERBOSE'] === 'true';
+  return (line) => {
+    // serverless-offline colours its output; the filters read the text.
+    // eslint-disable-next-line no-control-regex
+    const text = line.replace(/\x1b\[[0-9;]*m/g, '');
+    if (everything) return console.log(text);
+    if (NOISE.some((pattern) => pattern.test(text))) return;
+    // The health checks of start-up are ours, not the developer's.
+    if (!ready() && /getHealth|"message":"request completed"|RequestId: /.test(text)) return;
+    console.log(text);
+  };
+}
+
+function banner(urls: StackUrls, dataDir: string): string {
+  const relative = path.relative(REPO_ROOT, dataDir) || dataDir;
+  return [
+    `[local] ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    `  App        ${urls.app}/`,
+    `  API        ${urls.api}   (try: curl ${urls.api}/health)`,
+    `  API docs   ${urls.docs}`,
+    `  AWS        DynamoDB ${urls.dynamodb} · S3 ${urls.s3} · SNS ${urls.sns} · SSM ${urls.ssm}`,
+    `             (the local AWS gateway: IAM per function; tooling key ml-local-tooling / ml-local-secret)`,
+    `  Lambda     ${urls.lambda}   (npm run sweep)`,
+    `  Data in ${relative}/ (npm run local:reset wipes it) · npm run seed adds a demo account · Ctrl-C stops everything`,
+  ].join('\n');
+}
+
+function landingPage(urls: StackUrls): string {
+  const link = (href: string, text: string): string => `<li><a href="${href}">${text}</a></li>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Media Library (local)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>Media Library, running locally</h1>
+<ul>${link('/docs', 'API documentation (Swagger UI)')}${link('/v1/health', 'API health')}${link('/v1/openapi.json', 'OpenAPI document')}</ul>
+<p>The AWS stand-ins behind the local AWS gateway: DynamoDB ${urls.dynamodb}, S3 ${urls.s3}, SNS ${urls.sns}, SSM ${urls.ssm}.</p>
+</body></html>`;
+}
+
 async function main(): Promise<void> {
   const ports = {
     api: portFromEnv('ML_API_PORT', 3000),
@@ -67,38 +138,41 @@ async function main(): Promise<void> {
     sns: portFromEnv('ML_SNS_PORT', 4002),
     ssm: portFromEnv('ML_SSM_PORT', 4583),
   };
-  const dataDir = path.resolve(REPO_ROOT, process.env['ML_DATA_DIR'] ?? '.local-data');
+  const dataDir = localDataDir();
   fs.mkdirSync(dataDir, { recursive: true });
   const pidFile = path.join(dataDir, 'local.pid');
   fs.writeFileSync(pidFile, String(process.pid));
-  process.on('exit', () => fs.rmSync(pidFile, { force: true }));
+  process.on('exit', () => {
+    fs.rmSync(pidFile, { force: true });
+    removeStackInfo(dataDir);
+  });
 
-  await assertPortFree(ports.api, 'API', 'ML_API_PORT');
+  await assertPortFree(ports.api, 'App and API', 'ML_API_PORT');
   await assertPortFree(ports.lambda, 'Lambda invoke endpoint', 'ML_LAMBDA_PORT');
-  await assertPortFree(ports.dynamodb, 'DynamoDB Local', 'ML_DYNAMODB_PORT');
-  await assertPortFree(ports.s3, 'S3 stand-in', 'ML_S3_PORT');
-  await assertPortFree(ports.sns, 'SNS stand-in', 'ML_SNS_PORT');
-  await assertPortFree(ports.ssm, 'SSM parameters', 'ML_SSM_PORT');
+  await assertPortFree(ports.dynamodb, 'DynamoDB', 'ML_DYNAMODB_PORT');
+  await assertPortFree(ports.s3, 'S3', 'ML_S3_PORT');
+  await assertPortFree(ports.sns, 'SNS', 'ML_SNS_PORT');
+  await assertPortFree(ports.ssm, 'SSM', 'ML_SSM_PORT');
 
-  say('resolving serverless.yml for the local stage…');
+  say('starting (DynamoDB Local, the local AWS gateway, every function under serverless-offline)…');
   const config = serviceConfig('local');
-
-  const keys = ensureLocalKeys(dataDir);
-  say(`access tokens signed with the local key in ${path.relative(REPO_ROOT, keys.privateFile)}`);
-
+  ensureLocalKeys(dataDir);
   fs.mkdirSync(path.join(dataDir, 'dynamodb'), { recursive: true });
-  const [dynamodbBackend] = freePortsSync(1) as [number];
-  dynamo = await startDynamoDbLocal({ port: dynamodbBackend, dbPath: path.join(dataDir, 'dynamodb') });
-  dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
-  await ensureTables(dynamo.endpoint, config, say);
-  say(`DynamoDB Local ready (data in ${path.relative(REPO_ROOT, path.join(dataDir, 'dynamodb')) || '.'})`);
+  const [dynamodbBackend, offlineApi] = freePortsSync(2) as [number, number];
 
-  say('starting serverless-offline (bundles every function with esbuild)…');
-  await startOffline({
-    ports,
-    dynamodbBackend: dynamo.endpoint,
+  // DynamoDB Local (Java, seconds) and serverless-offline start side by side; only requests need both.
+  const dynamoReady = (async () => {
+    dynamo = await startDynamoDbLocal({ port: dynamodbBackend, dbPath: path.join(dataDir, 'dynamodb') });
+    dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
+    await ensureTables(dynamo.endpoint, config, say);
+  })();
+  let ready = false;
+  const offlineReady = startOffline({
+    ports: { ...ports, api: offlineApi },
+    dynamodbBackend: `http://127.0.0.1:${dynamodbBackend}`,
     dataDir,
-    stdio: 'inherit',
+    stdio: 'pipe',
+    onLine: offlineLine(() => ready),
     timeoutMs: 120_000,
     ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'] } : {}),
     onSpawn: (running) => {
@@ -106,10 +180,23 @@ async function main(): Promise<void> {
       running.process.once('exit', (code) => onChildExit('serverless-offline', code));
     },
   });
-  say(
-    `ready: API http://localhost:${ports.api}/v1 (try curl http://localhost:${ports.api}/v1/health) · docs http://localhost:${ports.api}/docs · ` +
-      `DynamoDB http://localhost:${ports.dynamodb} · S3 http://localhost:${ports.s3} · SNS http://localhost:${ports.sns} · SSM http://localhost:${ports.ssm} · Ctrl-C stops everything`,
-  );
+  await Promise.all([dynamoReady, offlineReady]);
+
+  const local = (port: number): string => `http://localhost:${port}`;
+  const urls: StackUrls = {
+    app: local(ports.api),
+    api: `${local(ports.api)}/v1`,
+    docs: `${local(ports.api)}/docs`,
+    lambda: local(ports.lambda),
+    dynamodb: local(ports.dynamodb),
+    s3: local(ports.s3),
+    sns: local(ports.sns),
+    ssm: local(ports.ssm),
+  };
+  edge = await startEdge({ port: ports.api, api: `http://127.0.0.1:${offlineApi}`, appDir: path.join(REPO_ROOT, 'web', 'dist'), landingPage: () => landingPage(urls) });
+  writeStackInfo({ pid: process.pid, startedAt: new Date(startedAt).toISOString(), dataDir, urls });
+  ready = true;
+  console.log(banner(urls, dataDir));
 }
 
 main().catch((error: unknown) => {

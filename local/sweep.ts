@@ -3,11 +3,13 @@
  * (serverless-offline's Lambda endpoint), instead of waiting for its hourly schedule.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { stackUrl } from './stack/running';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-const port = process.env['ML_LAMBDA_PORT'] ?? '3002';
+// The running stack's Lambda endpoint, wherever it was started (ML_LAMBDA_PORT picks one explicitly).
+const endpoint = stackUrl('lambda', 'ML_LAMBDA_PORT', 3002);
 const client = new LambdaClient({
-  endpoint: `http://127.0.0.1:${port}`,
+  endpoint,
   region: 'us-east-1',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
@@ -20,6 +22,6 @@ client
     console.log(`sweepUploads: ${payload}`);
   })
   .catch((error: Error) => {
-    console.error(`${error.message}\nIs \`npm start\` running? (Lambda endpoint http://127.0.0.1:${port})`);
+    console.error(`${error.message}\nIs \`npm start\` running? (Lambda endpoint ${endpoint})`);
     process.exit(1);
   });

@@ -1,7 +1,7 @@
 /**
  * `npm run check:consistency`: runs the consistency checker (./consistency.ts) against the
- * stack of `npm start` (DynamoDB Local on ML_DYNAMODB_PORT or 8000, the S3 stand-in on
- * ML_S3_PORT or 4569; tables and bucket of the local stage from serverless.yml), prints the
+ * running `npm start` (found through .local-data/stack.json, whatever ports it uses; ML_DYNAMODB_PORT
+ * and ML_S3_PORT name others; tables and bucket of the local stage from serverless.yml), prints the
  * counts and every finding, and exits 1 when there are violations, 0 otherwise.
  *
  *   npm run check:consistency                      everything, live (grace 600 s, findings re-read once)
@@ -10,7 +10,7 @@
  *   npm run check:consistency -- --grace-seconds 60 --json
  */
 import { parseArgs } from 'node:util';
-import { portFromEnv } from '../stack/ports';
+import { stackUrl } from '../stack/running';
 import { checkConsistency, DEFAULT_GRACE_SECONDS, formatFinding, localTarget } from './consistency';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -27,8 +27,8 @@ async function main(): Promise<number> {
   const graceSeconds = values['grace-seconds'] === undefined ? DEFAULT_GRACE_SECONDS : Number(values['grace-seconds']);
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new Error('--grace-seconds must be a number of seconds');
   const target = localTarget({
-    dynamodbEndpoint: `http://127.0.0.1:${portFromEnv('ML_DYNAMODB_PORT', 8000)}`,
-    s3Endpoint: `http://127.0.0.1:${portFromEnv('ML_S3_PORT', 4569)}`,
+    dynamodbEndpoint: stackUrl('dynamodb', 'ML_DYNAMODB_PORT', 8000),
+    s3Endpoint: stackUrl('s3', 'ML_S3_PORT', 4569),
   });
   const report = await checkConsistency(target, {
     ...(values.user === undefined ? {} : { userIds: values.user }),

@@ -51,6 +51,7 @@ export async function startOffline({
   outputLimit = 200_000,
   roles,
   onDenied,
+  onLine,
 }: {
   ports: OfflinePorts;
   /** DynamoDB Local itself (its owner started it); the functions reach it through this stack's gateway. */
@@ -71,6 +72,8 @@ export async function startOffline({
   /** The IAM roles the gateway enforces (default: the packaged local roles). */
   roles?: Map<string, FunctionRole>;
   onDenied?: (denial: Denial) => void;
+  /** Called with every line serverless-offline (and its functions) print, as they come. */
+  onLine?: (line: string) => void;
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   // serverless-s3-local takes bucket CORS as an XML file: write the one serverless.yml declares.
@@ -115,9 +118,14 @@ export async function startOffline({
     stdio: ['ignore', stdio, stdio],
   });
   let output = '';
+  let partial = '';
   const keep = (chunk: string): void => {
     output = output + chunk;
     if (output.length > outputLimit) output = output.slice(-outputLimit);
+    if (onLine === undefined) return;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() as string;
+    for (const line of lines) onLine(line);
   };
   // Decoded as streams: a character split across two chunks is not mangled.
   child.stdout?.setEncoding('utf8').on('data', keep);

@@ -1,0 +1,27 @@
+import { expect } from 'chai';
+import { reachableTests } from './precommit';
+
+describe('pre-commit: the tests a change can reach (local/precommit)', () => {
+  // shared/a.ts <- shared/b.ts <- functions/x/handler.ts ; tests import some of them
+  const importers = new Map<string, Set<string>>([
+    ['shared/a.ts', new Set(['shared/b.ts', 'shared/a.test.ts'])],
+    ['shared/b.ts', new Set(['functions/x/handler.ts', 'shared/b.test.ts'])],
+    ['shared/c.ts', new Set(['shared/c.test.ts'])],
+  ]);
+  const tests = ['shared/a.test.ts', 'shared/b.test.ts', 'shared/c.test.ts', 'functions/x/handler.test.ts', 'functions/x/handler.int.test.ts', 'local/reliability/fuzz.test.ts'];
+  const graph = { tests, importers };
+
+  it('follows imports transitively, and counts the test beside a reached file (handlers are loaded by path)', () => {
+    expect(reachableTests(['shared/a.ts'], graph)).to.deep.equal(['shared/a.test.ts', 'shared/b.test.ts', 'functions/x/handler.test.ts', 'functions/x/handler.int.test.ts', 'local/reliability/fuzz.test.ts']);
+  });
+
+  it('runs nothing that cannot be affected', () => {
+    expect(reachableTests(['shared/c.ts'], graph)).to.deep.equal(['shared/c.test.ts', 'local/reliability/fuzz.test.ts']);
+    expect(reachableTests(['docs/media.md'], graph)).to.deep.equal([]);
+    expect(reachableTests(['local/other.ts'], graph)).to.deep.equal([]);
+  });
+
+  it('a changed test runs itself', () => {
+    expect(reachableTests(['functions/x/handler.int.test.ts'], graph)).to.deep.equal(['functions/x/handler.int.test.ts']);
+  });
+});

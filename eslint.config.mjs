@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.esbuild/', '.serverless/', '.local-data/', 'coverage/', '.nyc_output/'] },
+  { ignores: ['node_modules/', '.esbuild*/', '.serverless/', '.local-data/', 'coverage/', '.nyc_output/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

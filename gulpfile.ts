@@ -14,8 +14,10 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import gulp from 'gulp';
 import { PIPELINES_FILE, pipelinesPath, renderPipelines } from './local/delivery/pipelines';
-import { functionInputs } from './local/functions';
+import { functionInputs, listFunctions } from './local/functions';
+import { EMPTY_ZIP } from './local/gateway/template';
 import { checkLeastPrivilege } from './local/gateway/check';
+import { importGraph, sharedTestsOf } from './local/testGraph';
 import { breakingChanges } from './local/openapi/breaking';
 import { OPENAPI_FILE, renderOpenApi } from './local/openapi/document';
 
@@ -64,37 +66,57 @@ function functionSource(name: string): string {
   return matches[0] as string;
 }
 
-function testFiles(): string[] {
-  if (functionName === undefined) {
-    return ['functions', 'shared', 'local'].flatMap((dir) => listFiles(dir, '.test.ts'));
-  }
-  const source = functionSource(functionName);
+/** A function's own files: its handler and the tests beside it. */
+function ownFiles(name: string): string[] {
+  const source = functionSource(name);
   const stem = source.slice(0, -'.ts'.length);
-  const own = listFiles(path.dirname(source), '.test.ts').filter((file) => file === `${stem}.test.ts` || file.startsWith(`${stem}.`));
-  return [...own, ...listFiles('shared', '.test.ts')];
+  return listFiles(path.dirname(source), '.ts').filter((file) => file === source || file.startsWith(`${stem}.`));
 }
 
-function lintTargets(): string[] {
+/** The repository files a function's bundle is made of (esbuild's metafile, as the deploy bundles it). */
+async function bundleInputs(name: string): Promise<string[]> {
+  const source = functionSource(name);
+  return (await functionInputs([{ name, source }]))[name] ?? [source];
+}
+
+/**
+ * The whole suite, or with --function what that function's pipeline tests: its own tests and the
+ * tests of the shared modules its bundle is made of (local/testGraph.ts).
+ */
+async function testFiles(): Promise<string[]> {
+  if (functionName === undefined) return ['functions', 'shared', 'local'].flatMap((dir) => listFiles(dir, '.test.ts'));
+  const own = ownFiles(functionName).filter((file) => file.endsWith('.test.ts'));
+  return [...own, ...sharedTestsOf(await bundleInputs(functionName), importGraph())];
+}
+
+/** The whole project, or with --function the files of its bundle and its tests. */
+async function lintTargets(): Promise<string[]> {
   if (functionName === undefined) return ['.'];
-  const stem = functionSource(functionName).slice(0, -'.ts'.length);
-  return [...listFiles('functions', '.ts').filter((file) => file === `${stem}.ts` || file.startsWith(`${stem}.`)), 'shared'];
+  return [...new Set([...ownFiles(functionName), ...(await bundleInputs(functionName)), ...(await testFiles())])].sort();
 }
 
-function mochaArgs(): string[] {
+/**
+ * Test files run in two parallel workers (this machine has two cores, and most suites wait on
+ * the local stack more than they compute), around one shared stack the main process starts
+ * (local/test/setup.ts). The whole suite reports with dots (failures in full, one summary line);
+ * a function's pipeline names every test it ran (spec), so its log shows what was checked.
+ */
+async function mochaArgs(): Promise<string[]> {
   const grep = typeof args.grep === 'string' ? ['--grep', args.grep] : [];
-  return [...grep, ...testFiles()];
+  const reporter = process.env['ML_TEST_REPORTER'] ?? (functionName === undefined ? 'dot' : 'spec');
+  return ['--parallel', '--jobs', process.env['ML_TEST_JOBS'] ?? '2', '--reporter', reporter, ...grep, ...(await testFiles())];
 }
 
 export function typecheck(): Promise<void> {
   return run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
 }
 
-export function lint(): Promise<void> {
-  return run(path.join(BIN, 'eslint'), ['--max-warnings=0', ...lintTargets()]);
+export async function lint(): Promise<void> {
+  return run(path.join(BIN, 'eslint'), ['--max-warnings=0', ...(await lintTargets())]);
 }
 
-export function test(): Promise<void> {
-  return run(path.join(BIN, 'mocha'), mochaArgs());
+export async function test(): Promise<void> {
+  return run(path.join(BIN, 'mocha'), await mochaArgs());
 }
 
 /**
@@ -104,14 +126,10 @@ export function test(): Promise<void> {
  */
 export async function coverage(): Promise<void> {
   let include: string[] = [];
-  if (functionName !== undefined) {
-    const source = functionSource(functionName);
-    const inputs = (await functionInputs([{ name: functionName, source }]))[functionName] ?? [source];
-    include = inputs.flatMap((file) => ['--include', file]);
-  }
+  if (functionName !== undefined) include = (await bundleInputs(functionName)).flatMap((file) => ['--include', file]);
   // The whole suite records every permission the functions used at the local AWS gateway.
   const evidence = functionName === undefined && typeof args.grep !== 'string' ? { ML_IAM_EVIDENCE: freshEvidenceFile() } : {};
-  return run(path.join(BIN, 'nyc'), [...include, path.join(BIN, 'mocha'), ...mochaArgs()], evidence);
+  return run(path.join(BIN, 'nyc'), [...include, path.join(BIN, 'mocha'), ...(await mochaArgs())], evidence);
 }
 
 const EVIDENCE_FILE = path.join(os.tmpdir(), `ml-iam-evidence-${process.pid}.jsonl`);
@@ -148,7 +166,10 @@ async function packageService(): Promise<void> {
   functionSource(functionName);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-package-'));
   try {
-    await run(path.join(BIN, 'serverless'), ['package', '--stage', stage, '--package', out]);
+    // Only this function is built and zipped; the others get an empty placeholder zip (the stack
+    // template still needs an artefact for each, but this pipeline deploys its function alone).
+    for (const other of listFunctions().map((fn) => fn.name).filter((name) => name !== functionName)) fs.writeFileSync(path.join(out, `${other}.zip`), EMPTY_ZIP);
+    await run(path.join(BIN, 'serverless'), ['package', '--stage', stage, '--package', out], { ML_BUILD_ONLY: functionName });
     fs.mkdirSync(path.join(ROOT, 'artifacts'), { recursive: true });
     const zip = `${functionName}.zip`;
     fs.copyFileSync(path.join(out, zip), path.join(ROOT, 'artifacts', zip));
@@ -202,6 +223,9 @@ export function checkTemplates(): Promise<void> {
 }
 checkTemplates.displayName = 'check-templates';
 
-/** What `npm test` and CI run. */
-export const verify = gulp.series(typecheck, lint, coverage, leastPrivilege);
+/**
+ * What `npm test` and CI run. Typecheck and lint run beside the tests (the tests spend most of
+ * their time waiting on the local stack), then the least-privilege check reads what they used.
+ */
+export const verify = gulp.series(gulp.parallel(typecheck, lint, coverage), leastPrivilege);
 export default verify;

@@ -35,7 +35,10 @@ module.exports = (serverless) => {
     exclude: offline ? NATIVE_MODULES : [],
     // Deploy stages of the pipelines deploy the zip the package stage built and tested
     // (fetched into .serverless/), never a fresh build: ML_DEPLOY_PREBUILT=true.
-    skipBuild: process.env.ML_DEPLOY_PREBUILT === 'true',
+    skipBuild: process.env.ML_DEPLOY_PREBUILT === 'true' || process.env.ML_BUILD_ONLY !== undefined,
+    // A function's pipeline packages that function alone (`gulp package --function F`): every
+    // other function takes a placeholder artefact the pipeline never uses.
+    skipBuildExcludeFns: process.env.ML_BUILD_ONLY === undefined ? [] : [process.env.ML_BUILD_ONLY],
     // Native modules cannot be bundled: they ship in the zip of the functions that use them
     // (serverless-esbuild adds only the externals a function's bundle actually requires).
     external: NATIVE_MODULES,

@@ -12,23 +12,16 @@
  *     mocha set-up) runs every non-e2e test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { REPO_ROOT } from './stack/serviceConfig';
+import { importGraph, reachableTests } from './testGraph';
 
 const BUILD_INFO = path.join(REPO_ROOT, 'node_modules', '.cache', 'ml-precommit.tsbuildinfo');
 
 /** Files that shape every test run: a change to one of them is a change to everything. */
 const EVERYTHING = ['package.json', 'package-lock.json', 'tsconfig.json', 'serverless.yml', '.mocharc.cjs', 'local/test/setup.ts', 'eslint.config.mjs'];
-
-/** Tests that load code by a name from a table, not by an import: what they reach, as a pattern. */
-const DYNAMIC_REACH: Record<string, RegExp> = {
-  // Every route's handler, from the route table and serverless.yml.
-  'local/reliability/fuzz.test.ts': /^(functions|shared)\//,
-  'local/checks/openapi.test.ts': /^(functions\/|shared\/schemas\/|local\/openapi\/)/,
-};
 
 const relative = (file: string): string => path.relative(REPO_ROOT, file).split(path.sep).join('/');
 
@@ -71,49 +64,6 @@ async function lint(staged: Map<string, string>, program: ts.Program): Promise<b
     if (text.trim() !== '') console.error(text);
   }
   return problems === 0;
-}
-
-/** Every test file, and for each repository file the files that import it (from TypeScript's own resolution). */
-function importGraph(): { tests: string[]; importers: Map<string, Set<string>> } {
-  const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO_ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
-  if (config === undefined) throw new Error('tsconfig.json could not be read');
-  const importers = new Map<string, Set<string>>();
-  const host = ts.createCompilerHost(config.options);
-  for (const fileName of config.fileNames) {
-    const from = relative(fileName);
-    const info = ts.preProcessFile(fs.readFileSync(fileName, 'utf8'), true, true);
-    for (const reference of info.importedFiles) {
-      const resolved = ts.resolveModuleName(reference.fileName, fileName, config.options, host).resolvedModule;
-      if (resolved === undefined || resolved.isExternalLibraryImport === true) continue;
-      const to = relative(resolved.resolvedFileName);
-      if (!importers.has(to)) importers.set(to, new Set());
-      importers.get(to)?.add(from);
-    }
-  }
-  const tests = config.fileNames.map(relative).filter((file) => file.endsWith('.test.ts'));
-  return { tests, importers };
-}
-
-/** The tests a change to `changed` can reach. */
-export function reachableTests(changed: string[], graph: { tests: string[]; importers: Map<string, Set<string>> }): string[] {
-  const reached = new Set<string>(changed);
-  const queue = [...changed];
-  while (queue.length > 0) {
-    const file = queue.pop() as string;
-    for (const importer of graph.importers.get(file) ?? []) {
-      if (!reached.has(importer)) {
-        reached.add(importer);
-        queue.push(importer);
-      }
-    }
-  }
-  const besides = (test: string): string => test.replace(/(\.(int|e2e|faults))?\.test\.ts$/, '.ts');
-  return graph.tests.filter(
-    (test) =>
-      reached.has(test) ||
-      reached.has(besides(test)) ||
-      (DYNAMIC_REACH[test] !== undefined && [...reached].some((file) => !file.endsWith('.test.ts') && (DYNAMIC_REACH[test] as RegExp).test(file))),
-  );
 }
 
 async function main(): Promise<void> {

@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { freePortsSync } from './stack/ports';
 import { exited } from './stack/processes';
 import { contractFetch } from './test/contract';
+import { withoutCoverage } from './test/uninstrumented';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -50,7 +51,8 @@ interface Started {
 }
 
 function startLocal(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')], {
+  const [program, args] = withoutCoverage(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')]);
+  const child = spawn(program, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     detached: true, // its own process group, so a group SIGINT is exactly what Ctrl-C sends
@@ -76,9 +78,10 @@ describe('npm start (local/start.ts)', function () {
   let running: Started | undefined;
 
   const portsEnv = (): Record<string, string> => {
-    const [api, lambda, dynamodb, s3, sns] = freePortsSync(5) as [number, number, number, number, number];
+    const [api, lambda, dynamodb, s3, sns, ssm] = freePortsSync(6) as [number, number, number, number, number, number];
     return {
       ML_SNS_PORT: String(sns),
+      ML_SSM_PORT: String(ssm),
       ML_API_PORT: String(api),
       ML_LAMBDA_PORT: String(lambda),
       ML_DYNAMODB_PORT: String(dynamodb),
@@ -105,10 +108,21 @@ describe('npm start (local/start.ts)', function () {
     ['Ctrl-C (SIGINT to the process group)', 'SIGINT', true, 'first'],
     ['SIGTERM to the start process alone', 'SIGTERM', false, 'second'],
   ] as const) {
-    it(`${run} start: serves /v1/health, prints a ready line, keeps data, and after ${how} leaves no process`, async () => {
-      running = startLocal(portsEnv());
+    it(`${run} start: a short banner naming every URL, serves the API and /, keeps data, finds its own ports for the helper commands, and after ${how} leaves no process`, async () => {
+      const env = portsEnv();
+      running = startLocal(env);
       const started = running;
-      await waitFor(() => /\[local\] ready: API http:\/\/localhost:\d+\/v1/.test(started.output()), 120_000, 'the ready line', started.output);
+      await waitFor(() => /Ctrl-C stops everything/.test(started.output()), 120_000, 'the ready banner', started.output);
+      const banner = started.output().slice(started.output().indexOf('[local] ready in'));
+      for (const url of [`http://localhost:${env['ML_API_PORT']}/`, `http://localhost:${env['ML_API_PORT']}/v1`, `http://localhost:${env['ML_API_PORT']}/docs`, `http://localhost:${env['ML_DYNAMODB_PORT']}`, `http://localhost:${env['ML_S3_PORT']}`, `http://localhost:${env['ML_SNS_PORT']}`, `http://localhost:${env['ML_SSM_PORT']}`, `http://localhost:${env['ML_LAMBDA_PORT']}`]) {
+        expect(banner, url).to.contain(url);
+      }
+      expect(started.output().split('\n').filter((line) => line.trim() !== '').length, 'a short start-up, no table of routes').to.be.below(20);
+      expect(started.output()).not.to.match(/2015-03-31\/functions/);
+      const landing = await fetch(`http://127.0.0.1:${started.apiPort}/`);
+      expect([landing.status, await landing.text()]).to.satisfy(([status, text]: [number, string]) => status === 200 && text.includes('href="/docs"'));
+      const stackInfo = JSON.parse(fs.readFileSync(path.join(dataDir, 'stack.json'), 'utf8')) as { urls: { dynamodb: string; lambda: string } };
+      expect(stackInfo.urls).to.include({ dynamodb: `http://localhost:${env['ML_DYNAMODB_PORT']}`, lambda: `http://localhost:${env['ML_LAMBDA_PORT']}` });
 
       const response = await contractFetch(`http://127.0.0.1:${started.apiPort}/v1/health`);
       expect(response.status).to.equal(200);
@@ -130,7 +144,7 @@ describe('npm start (local/start.ts)', function () {
 
       const pid = started.child.pid as number;
       const family = descendants(pid);
-      expect(family.length, 'java, serverless-offline and esbuild are running').to.be.greaterThan(1);
+      expect(family.length, 'java and serverless-offline are running').to.be.greaterThan(1);
       expect(fs.existsSync(path.join(dataDir, 'dynamodb', 'shared-local-instance.db')), 'DynamoDB data persists on disk').to.equal(true);
 
       if (toGroup) process.kill(-pid, signal);
@@ -139,6 +153,7 @@ describe('npm start (local/start.ts)', function () {
       expect(code).to.equal(0);
       await waitFor(() => family.every((child) => !alive(child)), 15_000, 'every child to exit', started.output);
       expect(started.output()).to.contain('nothing left running');
+      expect(fs.existsSync(path.join(dataDir, 'stack.json')), 'the stack file goes with the stack').to.equal(false);
     });
   }
 
@@ -150,7 +165,7 @@ describe('npm start (local/start.ts)', function () {
       running = startLocal(env);
       const code = await exited(running.child);
       expect(code).to.equal(1);
-      expect(running.output()).to.contain(`Port ${env['ML_DYNAMODB_PORT']} (DynamoDB Local) is already in use`);
+      expect(running.output()).to.contain(`Port ${env['ML_DYNAMODB_PORT']} (DynamoDB) is already in use`);
       expect(running.output()).to.contain('ML_DYNAMODB_PORT=');
     } finally {
       await new Promise((resolve) => blocker.close(resolve));

@@ -174,7 +174,8 @@ async function main(): Promise<void> {
     stdio: 'pipe',
     onLine: offlineLine(() => ready),
     timeoutMs: 120_000,
-    ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'] } : {}),
+    // A work folder named in the environment is a one-off (the start-up tests'): removed afterwards.
+    ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'], removeWorkFolder: true } : {}),
     onSpawn: (running) => {
       offline = running;
       running.process.once('exit', (code) => onChildExit('serverless-offline', code));

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import JSZip from 'jszip';
 import { listFunctions } from '../functions';
+import { functionRoles } from '../gateway/roles';
+import { packagedTemplate } from '../gateway/template';
 import { packageStage, type PackagedStage } from '../stack/packaging';
 import { serviceConfig } from '../stack/serviceConfig';
 
@@ -26,6 +28,19 @@ describe('deploy artefacts (serverless package)', function () {
       expect(config.provider.environment?.['DYNAMODB_ENDPOINT'] ?? '', `${stage} talks to real DynamoDB`).to.equal('');
       expect(config.provider.environment?.['S3_ENDPOINT'] ?? '', `${stage} talks to real S3`).to.equal('');
     }
+  });
+
+  it('the templates the checks and the local gateway read (packaged with placeholder artefacts, fast) are this one but for the artefacts: the same roles and resources', async () => {
+    const fast = await packagedTemplate('dev');
+    // Version resources are named after their code's hash.
+    const names = (template: PackagedStage['template']): string[] => Object.keys(template.Resources).map((name) => name.replace(/LambdaVersion\w+$/, 'LambdaVersion')).sort();
+    expect(names(fast)).to.deep.equal(names(dev.template));
+    const full = functionRoles(dev.template);
+    for (const [name, role] of functionRoles(fast)) expect(role, name).to.deep.equal(full.get(name));
+    // Only what names the artefacts differs: code hashes and version names, never a property of a role, table or route.
+    const withoutArtefacts = (template: PackagedStage['template']): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(template.Resources).filter(([, resource]) => resource.Type !== 'AWS::Lambda::Version' && resource.Type !== 'AWS::Lambda::Function'));
+    expect(withoutArtefacts(fast)).to.deep.equal(withoutArtefacts(dev.template));
   });
 
   it('produces exactly one zip per function', () => {

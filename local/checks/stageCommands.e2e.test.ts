@@ -22,6 +22,7 @@ import { parse } from 'yaml';
 import { PIPELINES_FILE } from '../delivery/pipelines';
 import { REPO_ROOT } from '../stack/serviceConfig';
 import { startFakeAws, type FakeAws } from '../test/fakeAws';
+import { withoutCoverage } from '../test/uninstrumented';
 
 type Node = Record<string, unknown>;
 interface Exec {
@@ -75,21 +76,9 @@ interface Outcome {
   output: string;
 }
 
-/**
- * Under `npm test` nyc hooks child_process and adds its preload and its settings (NODE_OPTIONS,
- * NODE_PRELOAD_*, NYC_CONFIG, NYC_CWD, …) to every child's environment, even an explicit one: in
- * a child gulp the hook claims `.ts`, so ts-node is never registered and gulpfile.ts fails to
- * load, and a child nyc would report into this checkout. `env -u` drops them again.
- */
-function withoutCoverageHooks(exec: Exec): [string, string[]] {
-  const hooked = Object.keys(process.env).filter((name) => name.startsWith('NODE_PRELOAD_') || name.startsWith('NYC_'));
-  const unset = ['NODE_OPTIONS', 'NODE_PATH', 'BABEL_DISABLE_CACHE', 'NYC_CONFIG', 'NYC_CWD', 'NYC_PROCESS_ID', ...hooked].flatMap((name) => ['-u', name]);
-  return ['env', [...unset, exec.command, ...exec.arguments]];
-}
-
 function run(cwd: string, exec: Exec, env: NodeJS.ProcessEnv): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const [command, args] = withoutCoverageHooks(exec);
+    const [command, args] = withoutCoverage(exec.command, exec.arguments);
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -160,11 +149,12 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     return { dir, outputs };
   }
 
-  it('unit-test runs the function’s tests and the shared tests, and passes', async () => {
+  it('unit-test runs the function’s tests and the tests of the shared modules its bundle is made of, and passes', async () => {
     const { outputs } = await runStage('unit-test');
     const text = outputs.join('\n');
     expect(text).to.match(/GET \/v1\/health \(getHealth\)/);
-    expect(text).to.match(/\d{3,} passing/);
+    expect(text, 'the HTTP layer every handler is built on').to.match(/shared\/http handler/);
+    expect(text).to.match(/\d+ passing/);
     expect(text).not.to.match(/POST \/v1\/media \(createMedia\)/, 'another function’s tests');
   });
 

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { validateTemplate } from '../delivery/cfn';
 import { render } from '../delivery/policy';
-import { packageStage } from '../stack/packaging';
+import { packagedTemplate } from '../gateway/template';
 import { REPO_ROOT } from '../stack/serviceConfig';
 
 type Node = Record<string, unknown>;
@@ -131,7 +131,7 @@ describe('CloudFormation templates (offline, against the resource specification)
     });
 
     it('exports what serverless.yml imports on stages with `vpc: true`', async () => {
-      const prod = JSON.stringify((await packageStage('prod')).template);
+      const prod = JSON.stringify((await packagedTemplate('prod')));
       const imports = [...prod.matchAll(/"Fn::ImportValue":"([^"]+)"/g)].map((match) => match[1] as string);
       expect(imports.length, 'prod imports the network').to.be.greaterThan(0);
       const exports = Object.values(template.Outputs).map((output) => render(output.Export?.Name).replace('${Stage}', 'prod'));
@@ -141,14 +141,14 @@ describe('CloudFormation templates (offline, against the resource specification)
 
   for (const stage of ['dev', 'test', 'prod']) {
     it(`the packaged ${stage} stack is valid CloudFormation`, async () => {
-      const { template } = await packageStage(stage);
+      const template = await packagedTemplate(stage);
       expect(Object.keys(template.Resources).length).to.be.greaterThan(100);
       expect(validateTemplate(template)).to.deep.equal([]);
     });
   }
 
   it('a packaged stack with a misspelt property or a dangling reference is rejected (the validator is live)', async () => {
-    const broken = structuredClone((await packageStage('dev')).template);
+    const broken = structuredClone((await packagedTemplate('dev')));
     const users = broken.Resources['UsersTable']?.Properties as Node;
     users['BillingMod'] = users['BillingMode'];
     delete users['BillingMode'];

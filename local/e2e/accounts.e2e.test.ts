@@ -2,11 +2,16 @@
  * Accounts and sessions over real HTTP: serverless-offline with the Lambda authorizer,
  * DynamoDB Local, the functions as bundled for deployment.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import { attackTokens } from '../test/tokens';
 import { ApiClient, newAccount, type ApiResponse } from '../test/http';
 import { badBodies } from '../test/badInput';
-import { offlineApi } from '../test/stack';
+import { localStack, offlineApi } from '../test/stack';
+import { TOOLING_CREDENTIALS } from '../stack/credentials';
+import { requireEnv } from '../../shared/config/env';
+import { sessionKey } from '../../shared/stores/keys';
 
 interface Tokens {
   sessionId: string;
@@ -84,6 +89,18 @@ describe('accounts and sessions over HTTP', function () {
     const gone = await api.post<ErrorBody>('/v1/sessions', { body: { email: account.email, password: account.password } });
     expect(gone.status, 'a deleted user cannot log in').to.equal(401);
     expect(gone.body.error.code).to.equal('invalid_credentials');
+  });
+
+  it('records when a session was last used, at most every 5 minutes (the authorizer writes it)', async () => {
+    const { userId, tokens } = await signUpAndLogIn();
+    const stack = await localStack();
+    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: TOOLING_CREDENTIALS }));
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+    await dynamo.send(new UpdateCommand({ TableName: requireEnv('SESSIONS_TABLE'), Key: sessionKey(userId, tokens.sessionId), UpdateExpression: 'SET lastUsedAt = :then', ExpressionAttributeValues: { ':then': tenMinutesAgo } }));
+    expect((await api.get('/v1/users/me', { token: tokens.accessToken })).status).to.equal(200);
+    const listed = await api.get<{ items: Array<{ id: string; lastUsedAt: string }> }>('/v1/sessions', { token: tokens.accessToken });
+    const lastUsedAt = Date.parse(listed.body.items.find((item) => item.id === tokens.sessionId)?.lastUsedAt ?? '');
+    expect(Date.now() - lastUsedAt, 'the use just now was recorded').to.be.below(60_000);
   });
 
   it('a password change revokes every other session and keeps this one', async () => {

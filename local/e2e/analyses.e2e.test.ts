@@ -7,12 +7,18 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import sharp from 'sharp';
 import { ApiClient, newAccount } from '../test/http';
 import { settled, upload } from '../test/media';
-import { offlineApi } from '../test/stack';
+import { localStack, offlineApi } from '../test/stack';
+import { TOOLING_CREDENTIALS } from '../stack/credentials';
+import { requireEnv } from '../../shared/config/env';
+import { newId } from '../../shared/ids';
+import { dynamoAnalysisStore } from '../../shared/stores/analyses';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'media');
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
@@ -97,6 +103,23 @@ describe('image analysis over HTTP and SNS', function () {
 
   before(async () => {
     api = new ApiClient((await offlineApi()).baseUrl);
+  });
+
+  it('a job no worker started within an hour is reported and recorded as failed (not_started) when polled', async () => {
+    const token = await account();
+    const mediaId = await readyImage(token, fixture('graphic.png'), 'g.png');
+    const userId = (await api.get<{ id: string }>('/v1/users/me', { token })).body.id;
+    const stack = await localStack();
+    const tooling = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: TOOLING_CREDENTIALS }), { marshallOptions: { removeUndefinedValues: true } });
+    const analyses = dynamoAnalysisStore(tooling, requireEnv('ANALYSES_TABLE'));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const id = newId();
+    // A request whose message was lost: queued two hours ago, never taken.
+    await analyses.create({ id, userId, mediaId, status: 'queued', createdAt: twoHoursAgo, updatedAt: twoHoursAgo, attempts: 0 });
+    const polled = await api.get<Job>(`/v1/analyses/${id}`, { token });
+    expect(polled.body).to.include({ status: 'failed' });
+    expect(polled.body.error?.code).to.equal('not_started');
+    expect((await analyses.get(userId, id))?.status, 'recorded, not only reported').to.equal('failed');
   });
 
   it('202 + Location, poll until succeeded, a sane result; a resized copy is similar, an unrelated photo is not', async () => {

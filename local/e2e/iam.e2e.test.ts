@@ -4,13 +4,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import { localRoles } from '../gateway';
 import type { FunctionRole } from '../gateway/roles';
 import type { RunningOffline } from '../stack/offline';
 import { ApiClient, newAccount } from '../test/http';
 import { upload } from '../test/media';
-import { extraOfflineApi } from '../test/stack';
+import { extraOfflineApi, localStack } from '../test/stack';
+import { TOOLING_CREDENTIALS } from '../stack/credentials';
+import { requireEnv } from '../../shared/config/env';
+import { userPartition } from '../../shared/stores/keys';
+import { dynamoMediaStore, type MediaRecord } from '../../shared/stores/media';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'media');
 
@@ -40,8 +46,12 @@ describe('IAM enforced on the local stack: one permission less breaks the matchi
 
   before(async () => {
     const roles = await rolesWithout('processUpload', 'dynamodb:PutItem');
-    const narrowed = await rolesWithout('getMetadata', 'dynamodb:GetItem');
-    for (const [name, role] of narrowed) if (role.name === 'getMetadata') roles.set(name, role);
+    for (const [fn, action] of [
+      ['getMetadata', 'dynamodb:GetItem'],
+      ['createAnalysis', 'sns:Publish'],
+    ] as const) {
+      for (const [name, role] of await rolesWithout(fn, action)) if (role.name === fn) roles.set(name, role);
+    }
     offline = await extraOfflineApi({}, { roles });
     api = new ApiClient(offline.baseUrl);
   });
@@ -71,5 +81,18 @@ describe('IAM enforced on the local stack: one permission less breaks the matchi
     expect(metadata.status, 'getMetadata without dynamodb:GetItem').to.equal(500);
     expect(metadata.body.error.code).to.equal('internal_error');
     expect(offline.denials().map((denial) => `${denial.fn} ${denial.action}`)).to.include('getMetadata dynamodb:GetItem');
+
+    // createAnalysis that may not publish: the job it wrote first is taken back (nobody would run it).
+    const stack = await localStack();
+    const tooling = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: TOOLING_CREDENTIALS }), { marshallOptions: { removeUndefinedValues: true } });
+    const media = dynamoMediaStore(tooling, requireEnv('MEDIA_TABLE'));
+    const userId = (await api.get<{ id: string }>('/v1/users/me', { token })).body.id;
+    const record = await media.get(userId, created.media.id);
+    expect(await media.markReady(record as MediaRecord, { width: 1, height: 1 }, '"etag"', new Date().toISOString())).to.equal(true);
+    const analysis = await api.post<{ error: { code: string } }>(`/v1/media/${created.media.id}/analyses`, { token });
+    expect([analysis.status, analysis.body.error.code]).to.deep.equal([500, 'internal_error']);
+    expect(offline.denials().map((denial) => `${denial.fn} ${denial.action}`)).to.include('createAnalysis sns:Publish');
+    const jobs = await tooling.send(new QueryCommand({ TableName: requireEnv('ANALYSES_TABLE'), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': userPartition(userId) } }));
+    expect(jobs.Items ?? [], 'no job left behind').to.deep.equal([]);
   });
 });

@@ -158,6 +158,30 @@ describe('media library over HTTP', function () {
     expect((await api.get<MediaBody>(`/v1/media/${first.media.id}`, { token })).body).to.include({ status: 'rejected', views: 0 });
   });
 
+  it('thumbnails of a list load in a browser (URLs signed by listMedia, inline WebP)', async () => {
+    const { token } = await account();
+    const photo = await upload(api, token, { bytes: fixture('photo-exif.jpg'), filename: 'p.jpg', contentType: 'image/jpeg' });
+    await settled(api, token, photo.media.id);
+    const listed = await api.get<Page>('/v1/media', { token });
+    const thumbnail = await fetch(listed.body.items[0]?.thumbnails?.small as string);
+    expect([thumbnail.status, thumbnail.headers.get('content-type'), thumbnail.headers.get('content-disposition')]).to.deep.equal([200, 'image/webp', 'inline']);
+    expect((await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata()).format).to.equal('webp');
+  });
+
+  it('bytes that do not match the declared sha256 are rejected, and the hash is free again', async () => {
+    const { token, userId } = await account();
+    const png = fixture('graphic.png');
+    const real = createHash('sha256').update(png).digest('hex');
+    const lied = await upload(api, token, { bytes: png, filename: 'g.png', contentType: 'image/png', sha256: 'f'.repeat(64) });
+    expect(await settled(api, token, lied.media.id)).to.include({ status: 'rejected', rejectReason: 'checksum_mismatch' });
+    const claimedWrongly = await upload(api, token, { bytes: png, filename: 'g.png', contentType: 'image/png', sha256: 'f'.repeat(64) });
+    expect(claimedWrongly.media.status, 'the rejected upload released its claim on that hash').to.equal('pending');
+    const honest = await upload(api, token, { bytes: png, filename: 'g.png', contentType: 'image/png', sha256: real });
+    expect(await settled(api, token, honest.media.id)).to.include({ status: 'ready' });
+    await settled(api, token, claimedWrongly.media.id);
+    expect((await keysUnder(`media/${userId}/`)).filter((key) => key.endsWith('/original'))).to.deep.equal([`media/${userId}/${honest.media.id}/original`]);
+  });
+
   it('views count when a viewer records one, never when the item is read', async () => {
     const { token } = await account();
     const photo = await upload(api, token, { bytes: fixture('graphic.png'), filename: 'g.png', contentType: 'image/png' });

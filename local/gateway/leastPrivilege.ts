@@ -31,6 +31,12 @@ export const UNEXERCISED_LOCALLY: Array<{ action: string; fn?: string; reason: s
       "Lambda's asynchronous invocation sends an event that still fails after its retries to the function's on-failure destination (the dead-letter queue) with the function's role; serverless-offline does not emulate destinations.",
   },
   {
+    action: 's3:GetObject',
+    fn: 'runAnalysis',
+    reason:
+      "Rekognition's DetectLabels reads the image from S3 itself, with the caller's permission (the request names the bucket and key, the bytes never pass through the function); without a Rekognition stand-in the local stage runs without labels, so nothing reads it.",
+  },
+  {
     action: 'rekognition:DetectLabels',
     fn: 'runAnalysis',
     reason: 'Labels come from Amazon Rekognition on stages that enable them (rekognitionLabels); there is no Rekognition stand-in, so the local stage runs without labels. The adapter is unit-tested with a stubbed client.',

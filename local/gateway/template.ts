@@ -26,7 +26,7 @@ export interface PackagedTemplate {
 }
 
 /** The smallest valid zip: an end-of-central-directory record and nothing else. */
-const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);
+export const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);
 
 const pending = new Map<string, Promise<PackagedTemplate>>();
 

@@ -31,6 +31,7 @@ import { FIRST_READ_BYTES } from '../../shared/domain/media';
 import { MAX_BYTES_READ, MAX_RANGED_READS } from '../../shared/media-info/video';
 import { MUTATED_FILES, type MutatedFile } from './formatMutations';
 import { processUploadOf, STAGE_SETTINGS, type ProcessedUpload } from './formatWorld';
+import { withoutCoverage } from '../test/uninstrumented';
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -156,7 +157,8 @@ describe('file-format fuzzing: hostile JPEG, PNG, WebP, GIF, MP4 and MOV through
       for (const group of groups) {
         const list = path.join(folder, `list-${rows.length}.json`);
         fs.writeFileSync(list, JSON.stringify(group));
-        const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(__dirname, 'formatMemory.ts'), list], {
+        const [program, args] = withoutCoverage(process.execPath, ['--import', 'tsx', path.join(__dirname, 'formatMemory.ts'), list]);
+        const { stdout } = await promisify(execFile)(program, args, {
           cwd: path.resolve(__dirname, '..', '..'),
           maxBuffer: 64 * 1024 * 1024,
           env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },

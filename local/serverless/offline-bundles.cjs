@@ -105,6 +105,22 @@ class OfflineBundles {
     }
   }
 
+  /** An exclusive lock on the bundle folder (a file created only if absent; a stale one expires). */
+  async lock() {
+    const file = path.join(this.buildDir, '.lock');
+    for (;;) {
+      try {
+        fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+        return () => fs.rmSync(file, { force: true });
+      } catch (error) {
+        if (error.code !== 'EEXIST') throw error;
+        const age = Date.now() - fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+        if (age > 120_000) fs.rmSync(file, { force: true });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
   /** The bundles of the last run, when every file they were made of is as it was then. */
   reusable(entries) {
     try {
@@ -126,11 +142,17 @@ class OfflineBundles {
       const started = Date.now();
       const entries = this.entryPoints();
       fs.mkdirSync(this.buildDir, { recursive: true });
-      if (this.reusable(entries)) {
-        this.say(`bundles of ${entries.length} functions are up to date`);
-      } else {
-        this.remember(await this.build(entries));
-        this.say(`built ${entries.length} functions in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // Several offlines (the test suites') may share a bundle folder: one builds, the others wait and reuse.
+      const release = await this.lock();
+      try {
+        if (this.reusable(entries)) {
+          this.say(`bundles of ${entries.length} functions are up to date`);
+        } else {
+          this.remember(await this.build(entries));
+          this.say(`built ${entries.length} functions in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        }
+      } finally {
+        release();
       }
       this.serverless.service.custom = this.serverless.service.custom || {};
       this.serverless.service.custom['serverless-offline'] = { ...this.serverless.service.custom['serverless-offline'], location: path.relative(this.root, this.buildDir) };

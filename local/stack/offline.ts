@@ -48,6 +48,8 @@ export async function startOffline({
   timeoutMs = 90_000,
   onSpawn = () => undefined,
   workFolder,
+  removeWorkFolder = false,
+  watch = true,
   outputLimit = 200_000,
   roles,
   onDenied,
@@ -62,6 +64,10 @@ export async function startOffline({
   timeoutMs?: number;
   /** esbuild work folder (relative to the repo) when it must not be the shared `.esbuild`. */
   workFolder?: string;
+  /** Remove the work folder when stopped (its bundles are otherwise reused by the next start). */
+  removeWorkFolder?: boolean;
+  /** Rebuild bundles when sources change (npm start); tests run what they started with. */
+  watch?: boolean;
   /** Called as soon as the process exists, so a caller can stop it even before it is ready. */
   onSpawn?: (running: RunningOffline) => void;
   /**
@@ -106,6 +112,7 @@ export async function startOffline({
       ML_DATA_DIR: dataDir,
       ...(cors === undefined ? {} : { ML_S3_CORS_FILE: corsFile }),
       ...(workFolder === undefined ? {} : { ML_ESBUILD_WORK_FOLDER: workFolder }),
+      ML_OFFLINE_WATCH: String(watch),
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
       // serverless-offline-sns runs subscribers inside this process, where Lambda's own
@@ -143,7 +150,7 @@ export async function startOffline({
     stop: async () => {
       await stopChild(child, 'SIGINT', 10_000);
       await gateways.stop();
-      if (workFolder !== undefined) fs.rmSync(path.join(REPO_ROOT, workFolder), { recursive: true, force: true });
+      if (workFolder !== undefined && removeWorkFolder) fs.rmSync(path.join(REPO_ROOT, workFolder), { recursive: true, force: true });
     },
   };
   onSpawn(running);

@@ -1,8 +1,11 @@
 /**
- * The test harness: starts DynamoDB Local and the S3 stand-in once per test run (only
- * when a suite asks), on the ports ./setup.ts chose, and serverless-offline for the
- * end-to-end suites. Everything started here is stopped by the global teardown, and
- * killed on exit as a last resort, so a test run leaves no process behind.
+ * The test harness: one local stack per test run, shared by every test file and every parallel
+ * worker: DynamoDB Local and the S3 stand-in behind the local AWS gateway, on the ports
+ * ./setup.ts chose, and serverless-offline for the end-to-end suites. The main process starts
+ * what the run's files ask for (startSharedStack, from the global setup) and hands the endpoints
+ * to the workers in the environment; a process started without it starts the stack on first use.
+ * Everything started here is stopped by the global teardown, and killed on exit as a last
+ * resort, so a test run leaves no process behind.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +17,7 @@ import { startOffline, type RunningOffline } from '../stack/offline';
 import { freePortsSync } from '../stack/ports';
 import { killNow } from '../stack/processes';
 import { startS3Local, type RunningS3 } from '../stack/s3';
-import { serviceConfig } from '../stack/serviceConfig';
+import { resourcesOfType, serviceConfig } from '../stack/serviceConfig';
 
 export interface LocalStack {
   /** DynamoDB and S3 as the functions reach them: through the local AWS gateway. */
@@ -32,6 +35,7 @@ let offline: RunningOffline | undefined;
 let stackStarting: Promise<LocalStack> | undefined;
 let offlineStarting: Promise<RunningOffline> | undefined;
 const extraOfflines: RunningOffline[] = [];
+const TEST_BUNDLES = '.esbuild-test';
 const tempDirs: string[] = [];
 
 process.on('exit', () => {
@@ -59,9 +63,9 @@ function portFromEnv(name: string): number {
   return value;
 }
 
-async function startStack(): Promise<LocalStack> {
+async function startStack(backendPorts: [number, number] = freePortsSync(2) as [number, number]): Promise<LocalStack> {
   const config = serviceConfig('local');
-  const [dynamodbBackend, s3Backend] = freePortsSync(2) as [number, number];
+  const [dynamodbBackend, s3Backend] = backendPorts;
   dynamo = await startDynamoDbLocal({ port: dynamodbBackend });
   const tables = await ensureTables(dynamo.endpoint, config);
   s3 = await startS3Local({ port: s3Backend, directory: tempDir('ml-s3-'), config });
@@ -73,11 +77,83 @@ async function startStack(): Promise<LocalStack> {
   return { dynamodbEndpoint: gateways.endpoints.dynamodb as string, s3Endpoint: gateways.endpoints.s3 as string, backends: { dynamodb: dynamo.endpoint, s3: s3.endpoint }, tables };
 }
 
-/** DynamoDB Local (in memory, tables from serverless.yml) and s3rver, started once per run. */
+/**
+ * What the main process started for the whole run, announced before it is ready: the endpoints
+ * (ports are chosen first) in ML_TEST_STACK / ML_TEST_OFFLINE, and a file per part in
+ * ML_TEST_READY_DIR written when that part is ready (or failed), which the workers wait for.
+ */
+interface Announced<T> {
+  value: T;
+  ready: string;
+}
+
+async function whenReady<T>(variable: string, starting: Promise<T> | undefined): Promise<T> {
+  const announced = JSON.parse(process.env[variable] as string) as Announced<T>;
+  if (starting !== undefined) return starting;
+  for (const deadline = Date.now() + 180_000; ; ) {
+    if (fs.existsSync(announced.ready)) {
+      const status = JSON.parse(fs.readFileSync(announced.ready, 'utf8')) as { ok: boolean; error?: string };
+      if (!status.ok) throw new Error(`the shared test stack did not start: ${status.error}`);
+      return announced.value;
+    }
+    if (Date.now() > deadline) throw new Error(`the shared test stack was not ready in 180 s (${announced.ready})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function announce<T>(variable: string, value: T, starting: Promise<unknown>): void {
+  const dir = process.env['ML_TEST_READY_DIR'] ?? tempDir('ml-ready-');
+  process.env['ML_TEST_READY_DIR'] = dir;
+  const ready = path.join(dir, `${variable}.json`);
+  process.env[variable] = JSON.stringify({ value, ready } satisfies Announced<T>);
+  starting.then(
+    () => fs.writeFileSync(ready, JSON.stringify({ ok: true })),
+    (error: unknown) => fs.writeFileSync(ready, JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })),
+  );
+}
+
+/** DynamoDB Local (in memory, tables from serverless.yml) and s3rver behind the gateway, started once per run. */
 export function localStack(): Promise<LocalStack> {
+  if (process.env['ML_TEST_STACK'] !== undefined) return whenReady('ML_TEST_STACK', stackStarting);
   stackStarting ??= startStack();
   return stackStarting;
 }
+
+/** What the end-to-end suites use of the shared serverless-offline. */
+export type SharedOffline = Pick<RunningOffline, 'baseUrl' | 's3Endpoint' | 'lambdaPort'>;
+
+/**
+ * Starts, in this (the main) process and in the background, what the test files of the run use:
+ * the stack when a file calls localStack or starts an offline API, the shared offline API when
+ * one calls offlineApi. Their endpoints go to the environment at once, so parallel workers start
+ * right away (they fork with that environment) and wait only when a test needs the stack.
+ */
+export async function startSharedStack(files: string[]): Promise<void> {
+  const sources = files.filter((file) => fs.existsSync(file)).map((file) => fs.readFileSync(file, 'utf8'));
+  const uses = (pattern: RegExp): boolean => sources.some((source) => pattern.test(source));
+  if (!uses(/\b(localStack|offlineApi|extraOfflineApi)\(/)) return;
+  const backendPorts = freePortsSync(2) as [number, number];
+  const stack: LocalStack = {
+    dynamodbEndpoint: `http://127.0.0.1:${portFromEnv('ML_TEST_DYNAMODB_PORT')}`,
+    s3Endpoint: `http://127.0.0.1:${portFromEnv('ML_TEST_S3_PORT')}`,
+    backends: { dynamodb: `http://127.0.0.1:${backendPorts[0]}`, s3: `http://127.0.0.1:${backendPorts[1]}` },
+    tables: resourcesOfType(serviceConfig('local'), 'AWS::DynamoDB::Table').map(([, table]) => String(table.Properties?.['TableName'])),
+  };
+  stackStarting = startStack(backendPorts);
+  announce('ML_TEST_STACK', stack, stackStarting);
+  if (!uses(/\bofflineApi\(/)) return;
+  const ports = freePortsSync(6) as OfflineTestPorts;
+  const [api, lambda, s3] = ports;
+  offlineStarting = startTestOffline('ml-offline-', { ports, onSpawn: (running) => (offline = running) });
+  announce('ML_TEST_OFFLINE', { baseUrl: `http://127.0.0.1:${api}`, s3Endpoint: `http://127.0.0.1:${s3}`, lambdaPort: lambda } satisfies SharedOffline, offlineStarting);
+}
+
+/** Waits for what startSharedStack started, so the teardown stops it whole. */
+async function settled(): Promise<void> {
+  await Promise.allSettled([stackStarting, offlineStarting]);
+}
+
+type OfflineTestPorts = [api: number, lambda: number, s3: number, sns: number, ssm: number, dynamodb: number];
 
 /**
  * A serverless-offline of the whole API on random ports, sharing the harness's DynamoDB Local and
@@ -90,12 +166,12 @@ async function startTestOffline(
     outputLimit?: number;
     roles?: Map<string, FunctionRole>;
     onDenied?: (denial: Denial) => void;
-    workFolder: (apiPort: number) => string;
     onSpawn: (running: RunningOffline) => void;
+    ports?: OfflineTestPorts;
   },
 ): Promise<RunningOffline> {
   const stack = await localStack();
-  const [api, lambda, s3Port, snsPort, ssmPort, dynamodbPort] = freePortsSync(6) as [number, number, number, number, number, number];
+  const [api, lambda, s3Port, snsPort, ssmPort, dynamodbPort] = options.ports ?? (freePortsSync(6) as OfflineTestPorts);
   const dataDir = tempDir(label);
   fs.mkdirSync(path.join(dataDir, 'keys'));
   const keys = keyFiles();
@@ -109,15 +185,21 @@ async function startTestOffline(
     ...(options.outputLimit === undefined ? {} : { outputLimit: options.outputLimit }),
     ...(options.roles === undefined ? {} : { roles: options.roles }),
     ...(options.onDenied === undefined ? {} : { onDenied: options.onDenied }),
-    workFolder: options.workFolder(api),
+    // Every offline of every run shares one bundle folder: built once, reused while no source changes.
+    workFolder: TEST_BUNDLES,
+    watch: false,
     onSpawn: options.onSpawn,
   });
 }
 
 /** The whole API under serverless-offline on random ports, sharing the harness's DynamoDB Local. */
-export function offlineApi(): Promise<RunningOffline> {
+export function offlineApi(): Promise<SharedOffline> {
+  if (process.env['ML_TEST_OFFLINE'] !== undefined) return whenReady('ML_TEST_OFFLINE', offlineStarting);
+  return ownOfflineApi();
+}
+
+function ownOfflineApi(): Promise<RunningOffline> {
   offlineStarting ??= startTestOffline('ml-offline-', {
-    workFolder: () => `.esbuild-test-${process.pid}`,
     onSpawn: (running) => (offline = running),
   });
   return offlineStarting;
@@ -139,12 +221,12 @@ export function extraOfflineApi(
     ...(outputLimit === undefined ? {} : { outputLimit }),
     ...(roles === undefined ? {} : { roles }),
     ...(onDenied === undefined ? {} : { onDenied }),
-    workFolder: (api) => `.esbuild-test-${process.pid}-${api}`,
     onSpawn: (running) => extraOfflines.push(running),
   });
 }
 
 export async function stopEverything(): Promise<void> {
+  await settled();
   await offline?.stop();
   for (const running of extraOfflines.splice(0)) await running.stop();
   await gateways?.stop();

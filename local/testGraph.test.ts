@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { reachableTests } from './precommit';
+import { reachableTests, sharedTestsOf } from './testGraph';
 
 describe('pre-commit: the tests a change can reach (local/precommit)', () => {
   // shared/a.ts <- shared/b.ts <- functions/x/handler.ts ; tests import some of them
@@ -23,5 +23,18 @@ describe('pre-commit: the tests a change can reach (local/precommit)', () => {
 
   it('a changed test runs itself', () => {
     expect(reachableTests(['functions/x/handler.int.test.ts'], graph)).to.deep.equal(['functions/x/handler.int.test.ts']);
+  });
+
+  it("a function's shared tests: the tests beside its bundle's modules, and folder suites over them", () => {
+    // shared/content/keys.ts and shared/http/handler.ts exist in this repository; the suite imports a module of its own folder.
+    const suiteGraph = {
+      tests: ['shared/content/keys.test.ts', 'shared/http/handler.test.ts', 'shared/http/unavailableAuth.test.ts', 'shared/stores/stores.faults.test.ts', 'shared/domain/media.test.ts'],
+      importers: new Map<string, Set<string>>([
+        ['shared/http/handler.ts', new Set(['shared/http/unavailableAuth.test.ts', 'shared/stores/stores.faults.test.ts'])],
+        ['shared/config/env.ts', new Set(['shared/stores/stores.faults.test.ts'])],
+      ]),
+    };
+    expect(sharedTestsOf(['shared/http/handler.ts', 'shared/config/env.ts'], suiteGraph)).to.deep.equal(['shared/http/handler.test.ts', 'shared/http/unavailableAuth.test.ts']);
+    expect(sharedTestsOf(['shared/content/keys.ts'], suiteGraph)).to.deep.equal(['shared/content/keys.test.ts']);
   });
 });

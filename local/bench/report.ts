@@ -16,6 +16,12 @@ export const LIMITS = {
   login: 1.5,
   /** Bytes processUpload may read of a 100 MB MP4. */
   videoBytes: 1024 * 1024,
+  /** The developer's loop (issue 13): seconds to ready, MiB at rest, seconds of a hook run and of `npm test`. */
+  firstStartSeconds: 30,
+  warmStartSeconds: 10,
+  rssAtRestMiB: 1024,
+  precommitSeconds: 15,
+  testSeconds: 300,
 };
 
 export type Verdict = 'PASS' | 'FAIL' | 'INFO';
@@ -49,7 +55,7 @@ const usd = (value: number): string => (Number.isFinite(value) ? `$${value < 10 
 export function checks(results: BenchResults): Check[] {
   const found: Check[] = [];
   const add = (verdict: Verdict, suite: string, target: string, detail: string): void => void found.push({ verdict, suite, target, detail });
-  const { footprint, overhead, roundtrips, login, upload, api } = results;
+  const { footprint, overhead, roundtrips, login, upload, api, devloop } = results;
 
   if (footprint !== undefined) {
     const judged = footprint.rows.filter(hasBaseline);
@@ -108,6 +114,16 @@ export function checks(results: BenchResults): Check[] {
     add('INFO', 'upload', `processUpload of a ${((image.width * image.height) / 1e6).toFixed(0)} MP JPEG (for the record)`, `warm ${fixed(image.warmMs.median, 0)} ms, peak RSS ${fixed(image.peakRssMiB.max, 0)} MiB of ${image.memoryMB} MB configured`);
   }
   if (upload?.post !== undefined) add('INFO', 'upload', 'presigned POST to the S3 stand-in (for the record)', `${fixed(upload.post.mibPerSecond.median)} MiB/s`);
+  if (devloop !== undefined) {
+    const judge = (ok: boolean): Verdict => (ok ? 'PASS' : 'FAIL');
+    add(judge(devloop.firstStartSeconds <= LIMITS.firstStartSeconds), 'devloop', `first npm start from a fresh clone ≤ ${LIMITS.firstStartSeconds} s`, `${devloop.firstStartSeconds.toFixed(1)} s`);
+    add(judge(devloop.warmStartSeconds <= LIMITS.warmStartSeconds), 'devloop', `npm start warm ≤ ${LIMITS.warmStartSeconds} s`, `${devloop.warmStartSeconds.toFixed(1)} s`);
+    add(judge(devloop.rssAtRestMiB <= LIMITS.rssAtRestMiB), 'devloop', `the whole npm start process tree at rest ≤ ${LIMITS.rssAtRestMiB} MiB`, `${devloop.rssAtRestMiB.toFixed(0)} MiB`);
+    add(judge(devloop.linesBeforeBanner <= 3 && devloop.landingStatus === 200 && devloop.healthStatus === 200), 'devloop', 'a short start-up (≤ 3 lines, then the banner), `/` leads somewhere', `${devloop.linesBeforeBanner} lines, then a ${devloop.bannerLines}-line banner; / ${devloop.landingStatus}, /v1/health ${devloop.healthStatus}`);
+    const slowest = Math.max(...devloop.precommit.map((run) => run.seconds));
+    add(judge(slowest <= LIMITS.precommitSeconds), 'devloop', `pre-commit hook on a one-file change ≤ ${LIMITS.precommitSeconds} s`, devloop.precommit.map((run) => `${run.file} ${run.seconds.toFixed(1)} s (${run.testFiles} test files)`).join('; '));
+    if (devloop.test !== undefined) add(judge(devloop.test.passed && devloop.test.seconds <= LIMITS.testSeconds), 'devloop', `npm test in a fresh clone passes in ≤ ${LIMITS.testSeconds / 60} min`, `${devloop.test.passed ? 'passed' : 'FAILED'} in ${(devloop.test.seconds / 60).toFixed(1)} min`);
+  }
   for (const endpoint of api?.endpoints ?? []) {
     add('INFO', 'local API', `${endpoint.route} under npm start, concurrency ${api?.connections ?? ''} (for the record)`, `${fixed(endpoint.requestsPerSecond.median, 0)} req/s, p99 ${fixed(endpoint.p99Ms.median, 0)} ms`);
   }
@@ -331,6 +347,29 @@ function uploadSection(results: BenchResults): string[] {
   return lines;
 }
 
+function devloopSection(results: BenchResults): string[] {
+  const devloop = results.devloop;
+  if (devloop === undefined) return [];
+  return [
+    '## The developer loop',
+    '',
+    'In a fresh clone of the committed tree (node_modules linked, as after `npm install`), on free ports: the first `npm start` (nothing cached: configuration, templates, bundles and DynamoDB data are all made), then a second; the RSS of the whole process tree (node, serverless-offline, Java) 10 s after ready; the pre-commit hook (`local/precommit.ts`) on a one-line change of one file, after one run that builds its incremental type information; `npm test` from end to end.',
+    '',
+    table(
+      ['what', 'figure'],
+      [
+        ['first `npm start` to its banner', `${devloop.firstStartSeconds.toFixed(1)} s`],
+        ['second `npm start`', `${devloop.warmStartSeconds.toFixed(1)} s`],
+        ['process tree at rest', `${devloop.rssAtRestMiB.toFixed(0)} MiB`],
+        ['printed before the banner / the banner', `${devloop.linesBeforeBanner} / ${devloop.bannerLines} lines`],
+        ...devloop.precommit.map((run) => [`pre-commit, one line in \`${run.file}\``, `${run.seconds.toFixed(1)} s, ${run.testFiles} test files`]),
+        ...(devloop.test === undefined ? [] : [['`npm test`', `${(devloop.test.seconds / 60).toFixed(1)} min, ${devloop.test.passed ? 'passed' : 'FAILED'}`]]),
+      ],
+    ),
+    '',
+  ];
+}
+
 function apiSection(results: BenchResults): string[] {
   const api = results.api;
   if (api === undefined) return [];
@@ -420,9 +459,10 @@ export function renderReport(results: BenchResults, options: ReportOptions): str
     ...loginSection(results),
     ...uploadSection(results),
     ...apiSection(results),
+    ...devloopSection(results),
     ...costSection(results),
   ];
-  const skipped = ['footprint', 'overhead', 'roundtrips', 'login', 'upload', 'api'].filter((suite) => results[suite as keyof BenchResults] === undefined);
+  const skipped = ['footprint', 'overhead', 'roundtrips', 'login', 'upload', 'api', 'devloop'].filter((suite) => results[suite as keyof BenchResults] === undefined);
   if (skipped.length > 0) lines.push(`Not run this time: ${skipped.join(', ')}.`, '');
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

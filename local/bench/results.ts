@@ -150,6 +150,31 @@ export interface ApiResult {
   seeded: string;
 }
 
+export interface PrecommitRun {
+  /** The file a one-line change was made to. */
+  file: string;
+  seconds: number;
+  /** How many test files the hook ran for it. */
+  testFiles: number;
+}
+
+export interface DevloopResult {
+  /** From `npm start` to its ready banner in a fresh clone (nothing cached), and the next start. */
+  firstStartSeconds: number;
+  warmStartSeconds: number;
+  /** The whole process tree, 10 s after ready, nothing asked of it. */
+  rssAtRestMiB: number;
+  /** Lines printed before the banner, and the banner's own. */
+  linesBeforeBanner: number;
+  bannerLines: number;
+  /** What `/` and `/v1/health` answered. */
+  landingStatus: number;
+  healthStatus: number;
+  precommit: PrecommitRun[];
+  /** `npm test` in the fresh clone (not with --quick). */
+  test?: { seconds: number; passed: boolean };
+}
+
 export interface CostInputs {
   /** The stage whose memory settings the cost table uses. */
   stage: string;
@@ -168,6 +193,7 @@ export interface BenchResults {
   login?: LoginResult;
   upload?: UploadResult;
   api?: ApiResult;
+  devloop?: DevloopResult;
   cost?: CostInputs;
   /** Suites that failed to run, with the reason. */
   errors: Record<string, string>;

@@ -8,7 +8,7 @@
  *   npm run bench -- --strict                       exit 1 when a target fails (default: report it, exit 0)
  *   npm run bench -- --quick                        few repetitions: checks the benchmark itself, figures not worth keeping
  *
- * Benchmarks: footprint, overhead, roundtrips (also the cost table), login, upload, api.
+ * Benchmarks: footprint, overhead, roundtrips (also the cost table), login, upload, api, devloop.
  * Everything started (DynamoDB Local, s3rver, measuring processes, npm start) is stopped before
  * it exits, and it checks that none of those processes is still alive.
  */
@@ -23,6 +23,7 @@ import { DEFAULT_REPORT, selectSuites, SUITES } from './options';
 import { checks, renderReport, summaryLines } from './report';
 import type { BenchResults, CostInputs } from './results';
 import { localApi } from './suites/api';
+import { devloop } from './suites/devloop';
 import { footprint } from './suites/footprint';
 import { login } from './suites/login';
 import { overhead } from './suites/overhead';
@@ -94,6 +95,10 @@ async function main(): Promise<number> {
           // The API brings its own DynamoDB Local: the benchmark's stand-ins go first.
           await context.stopStack();
           results.api = await localApi(context);
+        }
+        if (suite === 'devloop') {
+          await context.stopStack();
+          results.devloop = await devloop(context);
         }
       } catch (error) {
         results.errors[suite] = error instanceof Error ? error.message : String(error);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { REPO_ROOT } from './stack/serviceConfig';
-import { importGraph, reachableTests } from './testGraph';
+import { dependents, importGraph, reachableTests } from './testGraph';
 
 const BUILD_INFO = path.join(REPO_ROOT, 'node_modules', '.cache', 'ml-precommit.tsbuildinfo');
 
@@ -32,7 +32,12 @@ function git(args: string[]): string {
 /** The staged content of a file. */
 const stagedContent = (file: string): string => git(['show', `:${file}`]);
 
-function typecheck(staged: Map<string, string>): { ok: boolean; program: ts.Program } {
+/**
+ * Type-checks `roots` (and what they import) with the staged content. Only a changed file or a file
+ * that imports one, directly or through others, can gain a type error, so the roots are those
+ * files; a change to the configuration or to a declaration file checks the whole project.
+ */
+function typecheck(staged: Map<string, string>, roots: string[] | 'all'): { ok: boolean; program: ts.Program } {
   const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO_ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
   if (config === undefined) throw new Error('tsconfig.json could not be read');
   const options: ts.CompilerOptions = { ...config.options, incremental: true, tsBuildInfoFile: BUILD_INFO, noEmit: true };
@@ -40,9 +45,18 @@ function typecheck(staged: Map<string, string>): { ok: boolean; program: ts.Prog
   const readFile = host.readFile.bind(host);
   host.readFile = (file) => staged.get(relative(file)) ?? readFile(file);
   // Staged files that are new are not in the working tree's file list if they were deleted there.
-  const roots = [...new Set([...config.fileNames, ...[...staged.keys()].filter((file) => file.endsWith('.ts')).map((file) => path.join(REPO_ROOT, file))])];
-  const program = ts.createIncrementalProgram({ rootNames: roots, options, host });
-  const diagnostics = ts.getPreEmitDiagnostics(program.getProgram());
+  const stagedScripts = [...staged.keys()].filter((file) => file.endsWith('.ts')).map((file) => path.join(REPO_ROOT, file));
+  const rootNames = [...new Set([...(roots === 'all' ? config.fileNames : roots.map((file) => path.join(REPO_ROOT, file))), ...stagedScripts])];
+  const program = ts.createIncrementalProgram({ rootNames, options, host });
+  // The builder's own queries reuse the results stored in the build info for every file the change
+  // cannot affect; ts.getPreEmitDiagnostics would check the whole program again.
+  const diagnostics = [
+    ...program.getConfigFileParsingDiagnostics(),
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...program.getSyntacticDiagnostics(),
+    ...program.getSemanticDiagnostics(),
+  ];
   program.emit(); // writes the build info only (noEmit), so the next run starts from here
   if (diagnostics.length > 0) console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, { getCanonicalFileName: (file) => file, getCurrentDirectory: () => REPO_ROOT, getNewLine: () => '\n' }));
   return { ok: diagnostics.length === 0, program: program.getProgram() };
@@ -74,23 +88,31 @@ async function main(): Promise<void> {
   if (files.length === 0) return;
   const staged = new Map(files.filter((file) => /\.(ts|cjs|mjs|json)$/.test(file)).map((file) => [file, stagedContent(file)]));
 
-  const { ok: typed, program } = typecheck(staged);
+  const graph = importGraph();
+  const everything = files.some((file) => EVERYTHING.includes(file) || file.endsWith('.d.ts'));
+  const affected = [...dependents(files, graph)].filter((file) => file.endsWith('.ts'));
+  const { ok: typed, program } = typecheck(staged, everything ? 'all' : affected);
+  const typechecked = Date.now();
   const linted = await lint(staged, program);
+  const seconds = (from: number, to = Date.now()): string => ((to - from) / 1000).toFixed(1);
   if (!typed || !linted) {
     console.error(`pre-commit: ${typed ? '' : 'type errors'}${!typed && !linted ? ' and ' : ''}${linted ? '' : 'lint problems'} in what is staged (git commit --no-verify skips this check)`);
     process.exit(1);
   }
 
   const e2e = process.env['PRECOMMIT_E2E'] === '1';
-  const graph = importGraph();
-  const tests = (files.some((file) => EVERYTHING.includes(file)) ? graph.tests : reachableTests(files, graph)).filter((test) => e2e || !test.endsWith('.e2e.test.ts'));
-  console.log(`pre-commit: typecheck and lint passed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const tests = (everything ? graph.tests : reachableTests(files, graph)).filter((test) => e2e || !test.endsWith('.e2e.test.ts'));
+  console.log(`pre-commit: typecheck (${seconds(started, typechecked)} s) and lint (${seconds(typechecked)} s) passed`);
   if (tests.length === 0) {
     console.log('pre-commit: no test can be affected by this change');
     return;
   }
   console.log(`pre-commit: running ${tests.length} test file(s) the change can reach`);
-  const result = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), ['--reporter', 'dot', ...tests], { cwd: REPO_ROOT, stdio: 'inherit' });
+  // A quick gate, not the whole run: the property suites (route and file-format fuzzing) run a
+  // few cases each here and their full counts in `npm test`; several files share both cores.
+  const parallel = tests.length > 3 ? ['--parallel', '--jobs', '2'] : [];
+  const env = { ...process.env, FUZZ_RUNS: process.env['FUZZ_RUNS'] ?? '8', FORMATS_RUNS: process.env['FORMATS_RUNS'] ?? '4' };
+  const result = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), ['--reporter', 'dot', ...parallel, ...tests], { cwd: REPO_ROOT, stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
   console.log(`pre-commit: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { reachableTests, sharedTestsOf } from './testGraph';
+import { dependents, reachableTests, sharedTestsOf } from './testGraph';
 
 describe('pre-commit: the tests a change can reach (local/precommit)', () => {
   // shared/a.ts <- shared/b.ts <- functions/x/handler.ts ; tests import some of them
@@ -19,6 +19,11 @@ describe('pre-commit: the tests a change can reach (local/precommit)', () => {
     expect(reachableTests(['shared/c.ts'], graph)).to.deep.equal(['shared/c.test.ts', 'local/reliability/fuzz.test.ts']);
     expect(reachableTests(['docs/media.md'], graph)).to.deep.equal([]);
     expect(reachableTests(['local/other.ts'], graph)).to.deep.equal([]);
+  });
+
+  it('type-checks only what a change can break: the changed files and everything importing them', () => {
+    expect([...dependents(['shared/b.ts'], graph)].sort()).to.deep.equal(['functions/x/handler.ts', 'shared/b.test.ts', 'shared/b.ts']);
+    expect([...dependents(['shared/a.ts'], graph)].sort()).to.deep.equal(['functions/x/handler.ts', 'shared/a.test.ts', 'shared/a.ts', 'shared/b.test.ts', 'shared/b.ts']);
   });
 
   it('a changed test runs itself', () => {

@@ -47,11 +47,8 @@ export function importGraph(): TestGraph {
   return { tests, importers };
 }
 
-/**
- * The tests a change to `changed` can reach: a test that imports a changed file, directly or
- * through others, or is the test beside such a file (handler tests load their handler by path).
- */
-export function reachableTests(changed: string[], graph: TestGraph): string[] {
+/** The changed files and every file that imports one of them, directly or through others. */
+export function dependents(changed: string[], graph: TestGraph): Set<string> {
   const reached = new Set<string>(changed);
   const queue = [...changed];
   while (queue.length > 0) {
@@ -63,6 +60,15 @@ export function reachableTests(changed: string[], graph: TestGraph): string[] {
       }
     }
   }
+  return reached;
+}
+
+/**
+ * The tests a change to `changed` can reach: a test that imports a changed file, directly or
+ * through others, or is the test beside such a file (handler tests load their handler by path).
+ */
+export function reachableTests(changed: string[], graph: TestGraph): string[] {
+  const reached = dependents(changed, graph);
   return graph.tests.filter(
     (test) =>
       reached.has(test) ||

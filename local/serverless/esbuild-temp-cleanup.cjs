@@ -15,7 +15,7 @@ class EsbuildTempCleanup {
     const ours = new RegExp(`^(.+)-${process.pid}-\\d+-[0-9a-f]{8}$`);
     process.once('exit', () => {
       const tmp = os.tmpdir();
-      let entries = [];
+      let entries;
       try {
         entries = fs.readdirSync(tmp);
       } catch {

@@ -120,7 +120,8 @@ export async function devloop(context: BenchContext): Promise<DevloopResult> {
 
   const first = await start(context, clone);
   const beforeBanner = first.output().slice(0, first.output().indexOf('[local] ready in'));
-  const linesBeforeBanner = beforeBanner.split('\n').filter((line) => line.trim() !== '').length;
+  // npm's own echo of the script (`> media-library@… start`, `> node …`) is not ours to shorten.
+  const linesBeforeBanner = beforeBanner.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('> ')).length;
   const bannerLines = first.output().slice(first.output().indexOf('[local] ready in')).split('\n').filter((line) => line.trim() !== '').length;
   const api = /App\s+(http:\/\/localhost:\d+)\//.exec(first.output())?.[1] as string;
   const landing = await fetch(`${api}/`);

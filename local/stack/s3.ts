@@ -33,6 +33,15 @@ export function corsXml(rules: CorsRule[]): string {
   return `<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${body}</CORSConfiguration>`;
 }
 
+/**
+ * A rule written out in full. A rule that is a CloudFormation function (the web app's CloudFront
+ * origin, an `Fn::If` on AWS-only resources) names nothing that exists locally: left out here.
+ */
+function isLocalRule(rule: unknown): rule is CorsRule {
+  const origins = (rule as CorsRule | null)?.AllowedOrigins;
+  return Array.isArray(origins) && origins.every((origin) => typeof origin === 'string');
+}
+
 export interface BucketDefinition {
   name: string;
   cors?: string;
@@ -44,7 +53,7 @@ export function bucketsOf(config: ServiceConfig): BucketDefinition[] {
     const properties = resource.Properties ?? {};
     const name = properties['BucketName'];
     if (typeof name !== 'string') throw new Error(`Bucket ${logicalId} needs a BucketName in serverless.yml`);
-    const rules = (properties['CorsConfiguration'] as { CorsRules?: CorsRule[] } | undefined)?.CorsRules;
+    const rules = (properties['CorsConfiguration'] as { CorsRules?: unknown[] } | undefined)?.CorsRules?.filter(isLocalRule);
     return rules === undefined ? { name } : { name, cors: corsXml(rules) };
   });
 }

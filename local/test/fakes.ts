@@ -259,9 +259,12 @@ export function memoryContentStore(): MemoryContentStore {
         expiresAt: new Date(now.getTime() + expiresInSeconds * 1000).toISOString(),
       };
     },
-    async presignDownload(key, expiresInSeconds, response) {
+    async presignDownload(key, expiresInSeconds, response, signedAt) {
+      // Like a real presigned URL, it changes with the time it is signed at (now unless given), and only with that.
       const attachment = response.attachmentName === undefined ? '' : `&filename=${encodeURIComponent(response.attachmentName)}`;
-      return `https://downloads.example/${key}?expires=${expiresInSeconds}&type=${encodeURIComponent(response.contentType)}${attachment}`;
+      const cacheControl = response.cacheControl === undefined ? '' : `&cache=${encodeURIComponent(response.cacheControl)}`;
+      const date = (signedAt ?? new Date()).toISOString();
+      return `https://downloads.example/${key}?date=${date}&expires=${expiresInSeconds}&type=${encodeURIComponent(response.contentType)}${attachment}${cacheControl}`;
     },
     async head(key) {
       const object = objects.get(key);

@@ -24,13 +24,19 @@ export interface DownloadResponse {
   contentType: string;
   /** Offered as a file to save (Content-Disposition: attachment) under this name; shown inline without it. */
   attachmentName?: string;
+  /** The Cache-Control of the answer (S3 sends none for our objects otherwise). */
+  cacheControl?: string;
 }
 
 export interface ContentStore {
   /** A presigned POST bound to exactly this key, content type and size. */
   presignUpload(key: string, contentType: string, size: number, expiresInSeconds: number, now: Date): Promise<UploadForm>;
-  /** A short-lived GET URL whose answer carries the type and disposition of `response`. */
-  presignDownload(key: string, expiresInSeconds: number, response: DownloadResponse): Promise<string>;
+  /**
+   * A short-lived GET URL whose answer carries the type, disposition and caching of `response`,
+   * valid from `signedAt` (default: now) for `expiresInSeconds`. The URL depends only on these
+   * arguments (and the signer's credentials): the same `signedAt` gives the same URL.
+   */
+  presignDownload(key: string, expiresInSeconds: number, response: DownloadResponse, signedAt?: Date): Promise<string>;
   head(key: string): Promise<ObjectHead | undefined>;
   /** Bytes [start, end] inclusive (fewer at the end of the object). */
   readRange(key: string, start: number, end: number): Promise<Buffer>;

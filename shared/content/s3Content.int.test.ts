@@ -269,6 +269,26 @@ describe('ContentStore: S3 (s3rver)', function () {
       expect(Buffer.from(await response.arrayBuffer()).equals(body)).to.equal(true);
     });
 
+    it('signed at a given earlier time (a thumbnail window\'s start): the same URL each time, fetchable until that time plus its life, with our Cache-Control', async () => {
+      const key = `${prefix()}thumb-small.webp`;
+      const body = randomBytes(300);
+      await store.put(key, body, 'image/webp');
+      const response = { contentType: 'image/webp', cacheControl: 'private, max-age=3600' };
+      const signedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 59 * 60_000);
+      const url = await store.presignDownload(key, 7200, response, signedAt);
+      expect(await store.presignDownload(key, 7200, response, signedAt), 'byte-identical').to.equal(url);
+      expect(new URL(url).searchParams.get('X-Amz-Date')).to.equal(signedAt.toISOString().replace(/[-:]/g, '').replace('.000', ''));
+      const fetched = await fetch(url);
+      expect(fetched.status).to.equal(200);
+      expect(fetched.headers.get('cache-control')).to.equal('private, max-age=3600');
+      expect(fetched.headers.get('content-type')).to.equal('image/webp');
+      expect(Buffer.from(await fetched.arrayBuffer()).equals(body)).to.equal(true);
+      // Signed long enough ago that its life is over: the local gateway refuses it as S3 would.
+      const expired = await fetch(await store.presignDownload(key, 3600, response, new Date(signedAt.getTime() - 2 * 60_000)));
+      expect(expired.status).to.equal(403);
+      expect(await expired.text()).to.contain('Request has expired');
+    });
+
     it('answers with the type and disposition we chose, never the Content-Type the object was stored with', async () => {
       const key = `${prefix()}original`;
       await store.put(key, Buffer.from('<html><script>alert(1)</script></html>'), 'text/html');

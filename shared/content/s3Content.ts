@@ -44,7 +44,7 @@ export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
       return { method: 'POST', url, fields, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000).toISOString() };
     },
 
-    async presignDownload(key, expiresInSeconds, response) {
+    async presignDownload(key, expiresInSeconds, response, signedAt) {
       // The answer's type and disposition are part of the signed URL: S3 sends these, whatever
       // Content-Type the object was stored with (an upload could have claimed text/html).
       return getSignedUrl(
@@ -54,8 +54,9 @@ export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
           Key: key,
           ResponseContentType: response.contentType,
           ResponseContentDisposition: response.attachmentName === undefined ? 'inline' : contentDisposition(response.attachmentName),
+          ...(response.cacheControl === undefined ? {} : { ResponseCacheControl: response.cacheControl }),
         }),
-        { expiresIn: expiresInSeconds },
+        { expiresIn: expiresInSeconds, ...(signedAt === undefined ? {} : { signingDate: signedAt }) },
       );
     },
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { invoke } from '../../local/test/events';
 import { sequentialIds } from '../../local/test/fakes';
@@ -104,6 +105,21 @@ describe('GET /v1/media (listMedia)', () => {
     for (const item of response.body.items) expect(item.downloadUrl, item.id).to.equal(undefined);
     const text = JSON.stringify(response.body);
     for (const internal of ['objectETag', 'version', 'dirtyTags', 'userId', 'sha256', 'etag-listed']) expect(text).not.to.contain(internal);
+  });
+
+  it('the same thumbnail URLs on every call within the hour, so the browser\'s cache answers them; new ones the next hour', async () => {
+    const timers = sinon.useFakeTimers({ now: new Date('2026-11-21T10:00:05.000Z'), toFake: ['Date'] });
+    try {
+      const thumbnailsOf = async (): Promise<Item['thumbnails']> => (await list()).body.items.find((item) => item.id === ids[1])?.thumbnails;
+      const first = await thumbnailsOf();
+      expect(first?.small).to.be.a('string');
+      timers.setSystemTime(new Date('2026-11-21T10:59:59.000Z'));
+      expect(await thumbnailsOf()).to.deep.equal(first);
+      timers.setSystemTime(new Date('2026-11-21T11:00:00.000Z'));
+      expect((await thumbnailsOf())?.small).not.to.equal(first?.small);
+    } finally {
+      timers.restore();
+    }
   });
 
   it('pages with limit and cursor: every item once, newest first, no page over the limit', async () => {

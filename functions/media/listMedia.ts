@@ -1,4 +1,4 @@
-import { mediaSettings } from '../../shared/config/media';
+import { systemClock } from '../../shared/clock';
 import { content } from '../../shared/content/bucket';
 import { listMedia } from '../../shared/domain/media';
 import { protectedRoute } from '../../shared/http/handler';
@@ -8,5 +8,5 @@ import { media } from '../../shared/stores/mediaTable';
 /** GET /v1/media?limit&cursor&type&status&tag: the caller's items, newest first. */
 export const handler = protectedRoute({ auth: 'bearer', query: ListMediaQuery, response: MediaListResponse }, async ({ caller, query }) => ({
   status: 200,
-  body: await listMedia({ media, content, settings: mediaSettings }, caller, query),
+  body: await listMedia({ media, content, clock: systemClock }, caller, query),
 }));

@@ -158,14 +158,31 @@ describe('media library over HTTP', function () {
     expect((await api.get<MediaBody>(`/v1/media/${first.media.id}`, { token })).body).to.include({ status: 'rejected', views: 0 });
   });
 
-  it('thumbnails of a list load in a browser (URLs signed by listMedia, inline WebP)', async () => {
+  it('thumbnails of a list load in a browser (URLs signed by listMedia, inline WebP), the same URLs on every list within the hour, cacheable', async () => {
     const { token } = await account();
     const photo = await upload(api, token, { bytes: fixture('photo-exif.jpg'), filename: 'p.jpg', contentType: 'image/jpeg' });
     await settled(api, token, photo.media.id);
-    const listed = await api.get<Page>('/v1/media', { token });
-    const thumbnail = await fetch(listed.body.items[0]?.thumbnails?.small as string);
+    const hour = (): number => Math.floor(Date.now() / 3600_000);
+    const listed = async (): Promise<MediaBody['thumbnails']> => (await api.get<Page>('/v1/media', { token })).body.items[0]?.thumbnails;
+    const shown = async (): Promise<MediaBody['thumbnails']> => (await api.get<MediaBody>(`/v1/media/${photo.media.id}`, { token })).body.thumbnails;
+    let started: number;
+    let lists: Array<MediaBody['thumbnails']>;
+    let gets: Array<MediaBody['thumbnails']>;
+    do {
+      // Both lists (and both gets) within one clock hour: the URLs change from one hour to the next.
+      started = hour();
+      lists = [await listed(), await listed()];
+      gets = [await shown(), await shown()];
+    } while (hour() !== started);
+    expect(lists[1]).to.deep.equal(lists[0]);
+    expect(gets[1], 'GET /v1/media/{id} too').to.deep.equal(gets[0]);
+    const thumbnail = await fetch(lists[0]?.small as string);
     expect([thumbnail.status, thumbnail.headers.get('content-type'), thumbnail.headers.get('content-disposition')]).to.deep.equal([200, 'image/webp', 'inline']);
+    expect(thumbnail.headers.get('cache-control')).to.equal('private, max-age=3600');
     expect((await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata()).format).to.equal('webp');
+    const viewed = await fetch(gets[0]?.large as string);
+    expect([viewed.status, viewed.headers.get('cache-control')]).to.deep.equal([200, 'private, max-age=3600']);
+    await viewed.arrayBuffer();
   });
 
   it('bytes that do not match the declared sha256 are rejected, and the hash is free again', async () => {

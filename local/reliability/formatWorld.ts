@@ -106,7 +106,7 @@ export async function processUploadOf(bytes: Buffer, contentType: string): Promi
   // Every read of the item, as the handlers would answer it (they parse with these schemas and
   // answer 500 when a body fails).
   const caller = { userId: OWNER };
-  const deps = { media, content, settings: STAGE_SETTINGS };
+  const deps = { media, content, clock, settings: STAGE_SETTINGS };
   const check = async (what: string, schema: z.ZodMiniType, answer: () => Promise<unknown>): Promise<void> => {
     try {
       const result = z.safeParse(schema, await answer());

@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
+import { S3Client } from '@aws-sdk/client-s3';
+import { verifySignature, type WireRequest } from '../../local/gateway/sigv4';
 import { fixedClock, memoryContentStore, memoryMediaStore, memoryUserStore, sequentialIds } from '../../local/test/fakes';
+import { systemClock } from '../clock';
 import { originalKey, thumbnailKeys } from '../content/keys';
+import { s3ContentStore } from '../content/s3Content';
 import { HttpError } from '../http/errors';
 import { UnreadableMedia, type ImageInfo, type RangeReader, type VideoInfo } from '../media-info/types';
 import { TagSyncContended, VersionConflict } from '../stores/media';
@@ -22,6 +26,7 @@ import {
   processUpload,
   recordView,
   sweepUploads,
+  THUMBNAIL_URL_WINDOW_SECONDS,
   updateMetadata,
   type MediaInspector,
 } from './media';
@@ -581,6 +586,79 @@ describe('media domain', () => {
       deleteUserData.onFirstCall().resolves(0);
       await deleteAllMedia(w, caller.userId);
       expect(deleteUserData.callCount, 'no items: nothing could have been written for one').to.equal(1);
+    });
+  });
+
+  describe('thumbnail URLs: signed per window, so the browser can cache the images', () => {
+    const WINDOW = THUMBNAIL_URL_WINDOW_SECONDS * 1000;
+    // Real SigV4 presigning (offline: signing sends nothing), checked by the local gateway's verifier.
+    const credentials = { accessKeyId: 'media-library-local-listMedia', secretAccessKey: 'local-secret' };
+    const secretFor = (accessKeyId: string): string | undefined => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
+    const s3 = s3ContentStore(new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4569', forcePathStyle: true, credentials }), 'media-bucket');
+    let timers: sinon.SinonFakeTimers;
+    afterEach(() => timers.restore());
+
+    /** A ready image, and deps that read it through the real S3 presigner; Date is faked from here on (at()). */
+    async function readyImage(): Promise<{ id: string; deps: Parameters<typeof getMedia>[0] & Parameters<typeof listMedia>[0] }> {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: JPEG.length });
+      await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
+      expect(await processUpload(w, originalKey(caller.userId, media.id))).to.equal('ready');
+      timers = sinon.useFakeTimers({ toFake: ['Date'] });
+      return { id: media.id, deps: { media: w.media, content: s3, clock: systemClock, settings } };
+    }
+    const at = (iso: string): void => timers.setSystemTime(new Date(iso));
+    async function urlsAt(iso: string, deps: Parameters<typeof getMedia>[0], id: string) {
+      at(iso);
+      const listed = (await listMedia(deps, caller, { limit: 10 })).items[0];
+      const shown = await getMedia(deps, caller, id);
+      return { listed: listed?.thumbnails, shown: shown.thumbnails, downloadUrl: shown.downloadUrl as string };
+    }
+    const wire = (url: string): WireRequest => {
+      const parsed = new URL(url);
+      return { method: 'GET', rawPath: parsed.pathname, rawQuery: parsed.search.slice(1), headers: { host: parsed.host } };
+    };
+
+    it('two calls within a window give byte-identical thumbnail URLs, in lists and in GET; the download URL stays per request', async () => {
+      const { id, deps } = await readyImage();
+      const early = await urlsAt('2026-11-21T10:00:00.000Z', deps, id);
+      const late = await urlsAt('2026-11-21T10:59:59.999Z', deps, id);
+      expect(early.listed?.small).to.match(/thumb-small\.webp\?.*X-Amz-Signature=/);
+      expect(late.listed).to.deep.equal(early.listed);
+      expect(late.shown).to.deep.equal(early.shown);
+      expect(early.shown, 'GET signs thumbnails as lists do').to.deep.equal(early.listed);
+      const query = new URL(early.listed?.large as string).searchParams;
+      expect(query.get('X-Amz-Date'), 'signed at the start of the window').to.equal('20261121T100000Z');
+      expect(query.get('X-Amz-Expires')).to.equal(String(2 * THUMBNAIL_URL_WINDOW_SECONDS));
+      expect(query.get('response-cache-control')).to.equal(`private, max-age=${THUMBNAIL_URL_WINDOW_SECONDS}`);
+      expect(query.get('response-content-type')).to.equal('image/webp');
+      // The download is a one-off with its own disposition: signed when asked, for downloadUrlSeconds.
+      expect(late.downloadUrl).not.to.equal(early.downloadUrl);
+      expect(new URL(late.downloadUrl).searchParams.get('X-Amz-Date')).to.equal('20261121T105959Z');
+      expect(new URL(late.downloadUrl).searchParams.get('X-Amz-Expires')).to.equal(String(settings.downloadUrlSeconds));
+      expect(new URL(late.downloadUrl).searchParams.get('response-cache-control')).to.equal(null);
+    });
+
+    it('across a window boundary the URLs change', async () => {
+      const { id, deps } = await readyImage();
+      const before = await urlsAt('2026-11-21T10:59:59.999Z', deps, id);
+      const after = await urlsAt('2026-11-21T11:00:00.000Z', deps, id);
+      expect(after.listed?.small).not.to.equal(before.listed?.small);
+      expect(after.listed?.large).not.to.equal(before.listed?.large);
+      expect(after.shown?.small).not.to.equal(before.shown?.small);
+      expect(new URL(after.listed?.small as string).searchParams.get('X-Amz-Date')).to.equal('20261121T110000Z');
+    });
+
+    it('a URL handed out at any moment of a window, its last millisecond too, is accepted for at least one whole window after', async () => {
+      const { id, deps } = await readyImage();
+      for (const handedOut of ['2026-11-21T10:00:00.000Z', '2026-11-21T10:30:00.000Z', '2026-11-21T10:59:59.999Z']) {
+        const { listed } = await urlsAt(handedOut, deps, id);
+        const request = wire(listed?.small as string);
+        const then = new Date(handedOut).getTime();
+        expect(verifySignature(request, secretFor, new Date(then)).ok, `${handedOut}: valid when handed out`).to.equal(true);
+        expect(verifySignature(request, secretFor, new Date(then + WINDOW)).ok, `${handedOut}: valid one window later`).to.equal(true);
+        expect(verifySignature(request, secretFor, new Date('2026-11-21T12:00:01.000Z')).ok, 'expired two windows after the window began').to.equal(false);
+      }
     });
   });
 

@@ -115,16 +115,34 @@ function view(stored: MediaRecord): MediaView {
   };
 }
 
-/** Thumbnails are WebP images we made: shown inline as such. */
-const THUMBNAIL_RESPONSE = { contentType: 'image/webp' } as const;
+/**
+ * Thumbnail URLs are signed at the start of fixed windows of this length, so every list or get
+ * within one window hands out the same URL for the same thumbnail and the browser's cache can
+ * answer it (a URL signed at each call's own time would be new every time).
+ */
+export const THUMBNAIL_URL_WINDOW_SECONDS = 3600;
 
-async function thumbnailUrls(deps: Pick<MediaDeps, 'content' | 'settings'>, record: MediaRecord): Promise<{ small: string; large: string } | undefined> {
+/** Thumbnails are WebP images we made: shown inline as such, kept by the browser for one window (private: only its owner may see it). */
+const THUMBNAIL_RESPONSE = { contentType: 'image/webp', cacheControl: `private, max-age=${THUMBNAIL_URL_WINDOW_SECONDS}` } as const;
+
+/**
+ * When a thumbnail URL handed out at `now` is signed, and for how long: from the start of the
+ * current window for two windows, so whenever in the window it is handed out it still works for
+ * at least one whole window.
+ */
+function thumbnailSigning(now: Date): { signedAt: Date; expiresInSeconds: number } {
+  const windowMs = THUMBNAIL_URL_WINDOW_SECONDS * 1000;
+  return { signedAt: new Date(Math.floor(now.getTime() / windowMs) * windowMs), expiresInSeconds: 2 * THUMBNAIL_URL_WINDOW_SECONDS };
+}
+
+async function thumbnailUrls(deps: Pick<MediaDeps, 'content' | 'clock'>, record: MediaRecord): Promise<{ small: string; large: string } | undefined> {
   if (record.status !== 'ready' || record.thumbnails === undefined) return undefined;
+  const { signedAt, expiresInSeconds } = thumbnailSigning(deps.clock.now());
   const [small, large] = await Promise.all([
-    deps.content.presignDownload(record.thumbnails.small, deps.settings.downloadUrlSeconds, THUMBNAIL_RESPONSE),
-    deps.content.presignDownload(record.thumbnails.large, deps.settings.downloadUrlSeconds, THUMBNAIL_RESPONSE),
+    deps.content.presignDownload(record.thumbnails.small, expiresInSeconds, THUMBNAIL_RESPONSE, signedAt),
+    deps.content.presignDownload(record.thumbnails.large, expiresInSeconds, THUMBNAIL_RESPONSE, signedAt),
   ]);
-  return { small: small, large: large };
+  return { small, large };
 }
 
 /**
@@ -188,12 +206,13 @@ export async function createMedia(
  * The item with a download URL and thumbnail URLs (when ready). Reading an item is not viewing
  * it: clients poll this while an upload is processed. A view is what recordView counts.
  */
-export async function getMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'settings'>, caller: Caller, mediaId: string): Promise<MediaView> {
+export async function getMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'clock' | 'settings'>, caller: Caller, mediaId: string): Promise<MediaView> {
   const record = await deps.media.get(caller.userId, mediaId);
   if (record === undefined || record.deleting === true) throw new MediaNotFound();
   const result = view(record);
   if (record.status === 'ready') {
     // Downloaded as a file of the item's own (accepted) type, never rendered as whatever it was stored as.
+    // Signed now, for this request: a one-off download, not something the browser caches.
     result.downloadUrl = await deps.content.presignDownload(originalKey(record.userId, record.id), deps.settings.downloadUrlSeconds, {
       contentType: record.contentType,
       attachmentName: record.filename,
@@ -214,7 +233,7 @@ export async function recordView(deps: Pick<MediaDeps, 'media'>, caller: Caller,
   return { id: record.id, views: record.views };
 }
 
-export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'settings'>, caller: Caller, query: MediaQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
+export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'clock'>, caller: Caller, query: MediaQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
   const page = await deps.media.list(caller.userId, { ...query, ...(query.tag === undefined ? {} : { tag: normalizeTags([query.tag])[0] }) });
   const items = await Promise.all(
     page.items.map(async (record) => {

@@ -93,6 +93,16 @@ describe('GET /v1/media/{id} (getMedia)', () => {
     for (const internal of ['etag-1', 'objectETag', 'version', 'userId', 'sha256', 'Canon', 'latitude', 'orientation']) expect(text).not.to.contain(internal);
   });
 
+  it('an item with a title carries it; once the title is cleared, none', async () => {
+    const record = await readyItem(caller.userId);
+    await world.media.updateMetadata((await world.media.get(caller.userId, record.id)) as MediaRecord, { title: 'Eiffel Tower' }, new Date().toISOString());
+    const titled = await get(record.id);
+    expect(titled.status).to.equal(200);
+    expect(titled.body).to.include({ title: 'Eiffel Tower' });
+    await world.media.updateMetadata((await world.media.get(caller.userId, record.id)) as MediaRecord, { title: '' }, new Date().toISOString());
+    expect((await get(record.id)).body).not.to.have.property('title');
+  });
+
   it('a rejected item: its rejectReason, no downloadUrl', async () => {
     const record = pendingRecord(caller.userId);
     await world.media.createPending(record);

@@ -107,6 +107,17 @@ describe('GET /v1/media (listMedia)', () => {
     for (const internal of ['objectETag', 'version', 'dirtyTags', 'userId', 'sha256', 'etag-listed']) expect(text).not.to.contain(internal);
   });
 
+  it('an item with a title carries it (the grid\'s alt text); items without one carry none, filtered lists alike', async () => {
+    const titled = (await world.media.get(caller.userId, ids[1] as string)) as MediaRecord;
+    await world.media.updateMetadata(titled, { title: 'Calanques at dusk' }, new Date().toISOString());
+    const queries: Array<Record<string, string>> = [{}, { tag: 'beach' }, { type: 'image' }, { status: 'ready' }];
+    for (const query of queries) {
+      const byId = new Map((await list(query)).body.items.map((item) => [item.id, item]));
+      expect(byId.get(ids[1] as string), JSON.stringify(query)).to.include({ title: 'Calanques at dusk' });
+      for (const [id, item] of byId) if (id !== ids[1]) expect(item, JSON.stringify(query)).not.to.have.property('title');
+    }
+  });
+
   it('the same thumbnail URLs on every call within the hour, so the browser\'s cache answers them; new ones the next hour', async () => {
     const timers = sinon.useFakeTimers({ now: new Date('2026-11-21T10:00:05.000Z'), toFake: ['Date'] });
     try {

@@ -104,6 +104,7 @@ describe('media library over HTTP', function () {
     const byTag = await api.get<Page>('/v1/media?tag=PARIS', { token });
     expect(byTag.body.items.map((item) => item.id)).to.deep.equal([media.id]);
     expect(byTag.body.items[0]?.thumbnails?.small).to.be.a('string');
+    expect(byTag.body.items[0], 'the title, for alt text, read from the item itself').to.include({ title: 'Eiffel Tower' });
 
     expect(await keysUnder(`media/${userId}/${media.id}/`)).to.deep.equal([
       `media/${userId}/${media.id}/original`,

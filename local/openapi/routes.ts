@@ -89,6 +89,7 @@ const photo = {
   status: 'ready',
   type: 'image',
   createdAt: NOW,
+  title: 'Calanques',
   width: 4032,
   height: 3024,
   takenAt: '2026-08-14T16:02:11.000Z',
@@ -319,7 +320,8 @@ export const OPERATIONS: Operation[] = [
     path: '/v1/media',
     tag: 'media',
     summary: 'List and search media',
-    description: 'The caller’s items, newest first; filter by `type`, `status` and `tag` (search). Items carry thumbnail URLs, never a download URL.',
+    description:
+      'The caller’s items, newest first; filter by `type`, `status` and `tag` (search). Items carry `title` when they have one, and thumbnail URLs (signed per clock hour: the same URLs all hour, so the browser can cache the images, each valid for at least an hour), never a download URL.',
     auth: 'bearer',
     query: ListMediaQuery,
     success: { status: 200, description: 'A page of items', schema: MediaListResponse, example: { items: [listed], nextCursor: null } },
@@ -332,7 +334,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'media',
     summary: 'One item',
     description:
-      'With `downloadUrl` (presigned, 5 minutes; the original as a file to save, served as the item’s `contentType`) and `thumbnails` (WebP) when ready. Reading counts no view: poll it while an upload is processed.',
+      'With `title` when it has one, `downloadUrl` (presigned, 5 minutes, new on each call; the original as a file to save, served as the item’s `contentType`) and `thumbnails` (WebP; signed per clock hour as in lists) when ready. Reading counts no view: poll it while an upload is processed.',
     auth: 'bearer',
     params: MediaIdParams,
     success: { status: 200, description: 'The item', schema: MediaResponse, example: photo },

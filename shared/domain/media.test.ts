@@ -430,6 +430,19 @@ describe('media domain', () => {
       expect(page.items[0]).not.to.have.property('downloadUrl');
     });
 
+    it('items carry their title once they have one (a grid needs no extra read for alt text); none while it is empty', async () => {
+      const w = world();
+      const { media } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: JPEG.length });
+      expect(media).not.to.have.property('title');
+      expect((await listMedia(w, caller, { limit: 10 })).items[0]).not.to.have.property('title');
+      await updateMetadata(w, caller, media.id, { title: 'Calanques at dusk' });
+      expect((await listMedia(w, caller, { limit: 10 })).items[0]).to.include({ id: media.id, title: 'Calanques at dusk' });
+      expect(await getMedia(w, caller, media.id)).to.include({ title: 'Calanques at dusk' });
+      await updateMetadata(w, caller, media.id, { title: '' });
+      expect((await listMedia(w, caller, { limit: 10 })).items[0]).not.to.have.property('title');
+      expect(await getMedia(w, caller, media.id)).not.to.have.property('title');
+    });
+
     it('deleteMedia finishes after a conflicting change, and a half-done deletion is completed by a retry', async () => {
       const w = world();
       const { media } = await createMedia(w, caller, { filename: 'a', contentType: 'image/jpeg', size: 1 });

@@ -58,6 +58,8 @@ export interface MediaView {
   rejectReason?: string;
   type: MediaKind;
   createdAt: string;
+  /** The metadata title, when there is one. */
+  title?: string;
   width?: number;
   height?: number;
   durationSeconds?: number;
@@ -106,6 +108,8 @@ function view(stored: MediaRecord): MediaView {
     ...(record.rejectReason === undefined ? {} : { rejectReason: record.rejectReason }),
     type: record.type,
     createdAt: record.createdAt,
+    // Lists show it (alt text of the grid) with no extra read: the title lives on the item itself.
+    ...(record.title === '' ? {} : { title: record.title }),
     ...(record.width === undefined ? {} : { width: record.width }),
     ...(record.height === undefined ? {} : { height: record.height }),
     ...(record.durationSeconds === undefined ? {} : { durationSeconds: record.durationSeconds }),

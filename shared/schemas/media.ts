@@ -47,6 +47,8 @@ export const MediaResponse = z.object({
   rejectReason: z.optional(z.string()),
   type: z.enum(['image', 'video']),
   createdAt: IsoTimestamp,
+  // The metadata title, present when it is not empty (a grid's alt text: the title, else the filename).
+  title: z.optional(z.string()),
   width: z.optional(z.number()),
   height: z.optional(z.number()),
   durationSeconds: z.optional(z.number()),

@@ -226,11 +226,12 @@ export function mediaStoreContract(makeStore: () => Promise<MediaStore>): void {
       expect(await store.list(ulid(), { limit: 10 })).to.deep.equal({ items: [], nextCursor: null });
     });
 
-    it('lists full records, not keys', async () => {
+    it('lists full records, not keys (the title too), whichever index serves the list', async () => {
       const userId = ulid();
       const record = await created(userId, { title: 'Full' });
       await store.markReady(record, processed, '"etag-1"', LATER);
-      for (const query of [{}, { type: 'image' as const }, { status: 'ready' as const }]) {
+      await setTags(userId, record.id, ['full']);
+      for (const query of [{}, { type: 'image' as const }, { status: 'ready' as const }, { tag: 'full' }]) {
         const [item] = (await store.list(userId, { limit: 5, ...query })).items;
         expect(item).to.deep.include({ id: record.id, userId, title: 'Full', status: 'ready', width: 4000, camera: processed.camera });
       }

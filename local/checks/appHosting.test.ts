@@ -104,15 +104,16 @@ describe('web app hosting over the packaged stack (CloudFront, OAC, headers)', f
       expect(problemsAfter((template) => (allowStatement(template)['Action'] = ['s3:GetObject', 's3:ListBucket']))).to.contain('CloudFront needs s3:GetObject only');
     });
 
-    it('a bucket that is public, keeps ACLs, or takes plain HTTP', () => {
+    it('a bucket that is public, keeps ACLs, takes plain HTTP, or shows the release records', () => {
       const text = problemsAfter((template) => {
         const bucket = template.Resources['AppBucket']?.Properties as Node;
         (bucket['PublicAccessBlockConfiguration'] as Node)['BlockPublicPolicy'] = false;
         delete bucket['OwnershipControls'];
         const statements = at(template.Resources['AppBucketPolicy']?.Properties, 'PolicyDocument')['Statement'] as Node[];
-        statements.splice(statements.findIndex((statement) => statement['Effect'] === 'Deny'), 1);
+        statements.splice(0, statements.length, ...statements.filter((statement) => statement['Effect'] !== 'Deny'));
       });
       expect(text).to.contain('AppBucket: PublicAccessBlockConfiguration.BlockPublicPolicy must be true');
+      expect(text).to.contain("AppBucket: the deploy's release records (_releases/) are readable through CloudFront");
       expect(text).to.contain('AppBucket: ObjectOwnership must be BucketOwnerEnforced');
       expect(text).to.contain('AppBucket: no statement denying requests without TLS');
     });

@@ -9,6 +9,7 @@
  * over the dev, test and prod packages (expecting none) and over broken copies (expecting each).
  */
 import vm from 'node:vm';
+import { RELEASES_PREFIX } from './deploy-web';
 import { render, type Resource } from './policy';
 import { serviceConfig } from '../stack/serviceConfig';
 
@@ -140,6 +141,13 @@ function checkBucket(template: HostingTemplate, bucketId: string, distributionId
   const statements = asList(asNode(policies[0]?.[1].Properties?.['PolicyDocument'])['Statement']).map(asNode);
   const tlsOnly = statements.some((s) => s['Effect'] === 'Deny' && asNode(asNode(s['Condition'])['Bool'])['aws:SecureTransport'] === false);
   if (!tlsOnly) problems.push(`${bucketId}: no statement denying requests without TLS`);
+  const recordsHidden = statements.some(
+    (s) =>
+      s['Effect'] === 'Deny' &&
+      JSON.stringify(s['Principal']) === JSON.stringify({ Service: 'cloudfront.amazonaws.com' }) &&
+      asList(s['Resource']).map(render).join() === `\${${bucketId}.Arn}/${RELEASES_PREFIX}*`,
+  );
+  if (!recordsHidden) problems.push(`${bucketId}: the deploy's release records (${RELEASES_PREFIX}) are readable through CloudFront`);
   const allows = statements.filter((s) => s['Effect'] === 'Allow');
   const sourceArn = `arn:\${AWS::Partition}:cloudfront::\${AWS::AccountId}:distribution/\${${distributionId}}`;
   if (allows.length === 0) problems.push(`${bucketId}: no statement lets the distribution read the app`);

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.esbuild*/', '.serverless/', '.local-data/', 'coverage/', '.nyc_output/'] },
+  { ignores: ['node_modules/', '.esbuild*/', '.serverless/', '.local-data/', 'coverage/', '.nyc_output/', 'web/dist/', 'web/src/api/schema.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'local/**/*.ts', 'local/**/*.cjs', 'gulpfile.ts'],
+    files: ['**/*.test.ts', 'local/**/*.ts', 'local/**/*.cjs', 'gulpfile.ts', 'web/e2e/**/*.ts', 'web/vite.config.mts'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-unused-expressions': 'off',

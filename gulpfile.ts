@@ -20,6 +20,7 @@ import { checkLeastPrivilege } from './local/gateway/check';
 import { importGraph, sharedTestsOf } from './local/testGraph';
 import { breakingChanges } from './local/openapi/breaking';
 import { OPENAPI_FILE, renderOpenApi } from './local/openapi/document';
+import { WEB_API_TYPES } from './local/openapi/webClient';
 
 const ROOT = __dirname;
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -84,7 +85,7 @@ async function bundleInputs(name: string): Promise<string[]> {
  * tests of the shared modules its bundle is made of (local/testGraph.ts).
  */
 async function testFiles(): Promise<string[]> {
-  if (functionName === undefined) return ['functions', 'shared', 'local'].flatMap((dir) => listFiles(dir, '.test.ts'));
+  if (functionName === undefined) return ['functions', 'shared', 'local', 'web'].flatMap((dir) => listFiles(dir, '.test.ts'));
   const own = ownFiles(functionName).filter((file) => file.endsWith('.test.ts'));
   return [...own, ...sharedTestsOf(await bundleInputs(functionName), importGraph())];
 }
@@ -107,8 +108,11 @@ async function mochaArgs(): Promise<string[]> {
   return ['--parallel', '--jobs', process.env['ML_TEST_JOBS'] ?? '2', '--reporter', reporter, ...grep, ...(await testFiles())];
 }
 
-export function typecheck(): Promise<void> {
-  return run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
+export async function typecheck(): Promise<void> {
+  await run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
+  // The web app (its TypeScript; Vite's build compiles the Svelte components) and its browser tests.
+  await run(path.join(BIN, 'tsc'), ['-p', path.join('web', 'tsconfig.json')]);
+  await run(path.join(BIN, 'tsc'), ['-p', path.join('web', 'e2e', 'tsconfig.json')]);
 }
 
 export async function lint(): Promise<void> {
@@ -189,6 +193,12 @@ export function openapi(): Promise<void> {
   console.log(`wrote ${OPENAPI_FILE}`);
   return Promise.resolve();
 }
+
+/** Writes the web app's API types (web/src/api/schema.d.ts) from docs/openapi.v1.json (never edit them by hand). */
+export async function webClient(): Promise<void> {
+  await run(path.join(BIN, 'openapi-typescript'), [OPENAPI_FILE, '--output', WEB_API_TYPES]);
+}
+webClient.displayName = 'web-client';
 
 /**
  * Releases the current OpenAPI document as the v1 contract (docs/contract/v1.json), on purpose:

@@ -119,8 +119,10 @@ describe('npm start (local/start.ts)', function () {
       }
       expect(started.output().split('\n').filter((line) => line.trim() !== '').length, 'a short start-up, no table of routes').to.be.below(20);
       expect(started.output()).not.to.match(/2015-03-31\/functions/);
+      // `/` is the web app (built by npm start when its sources changed), on the API's origin.
       const landing = await fetch(`http://127.0.0.1:${started.apiPort}/`);
-      expect([landing.status, await landing.text()]).to.satisfy(([status, text]: [number, string]) => status === 200 && text.includes('href="/docs"'));
+      expect([landing.status, await landing.text()]).to.satisfy(([status, text]: [number, string]) => status === 200 && text.includes('<div id="app">'));
+      expect(landing.headers.get('content-security-policy')).to.contain("script-src 'self'");
       const stackInfo = JSON.parse(fs.readFileSync(path.join(dataDir, 'stack.json'), 'utf8')) as { urls: { dynamodb: string; lambda: string } };
       expect(stackInfo.urls).to.include({ dynamodb: `http://localhost:${env['ML_DYNAMODB_PORT']}`, lambda: `http://localhost:${env['ML_LAMBDA_PORT']}` });
 

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensureTables, startDynamoDbLocal, type RunningDynamoDb } from './stack/dynamodb';
 import { startEdge, type RunningEdge } from './stack/edge';
+import { buildWebApp, WEB_DIST } from './stack/webBuild';
 import { ensureLocalKeys } from './stack/keys';
 import { startOffline, type RunningOffline } from './stack/offline';
 import { assertPortFree, freePortsSync, portFromEnv } from './stack/ports';
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
     dataDir,
     stdio: 'pipe',
     onLine: offlineLine(() => ready),
+    appOrigins: [`http://localhost:${ports.api}`, `http://127.0.0.1:${ports.api}`],
     timeoutMs: 120_000,
     // A work folder named in the environment is a one-off (the start-up tests'): removed afterwards.
     ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'], removeWorkFolder: true } : {}),
@@ -181,7 +183,11 @@ async function main(): Promise<void> {
       running.process.once('exit', (code) => onChildExit('serverless-offline', code));
     },
   });
-  await Promise.all([dynamoReady, offlineReady]);
+  // The web app builds meanwhile (only when its sources changed since the last build).
+  const webReady = buildWebApp().then((built) => {
+    if (built) say('built the web app');
+  });
+  await Promise.all([dynamoReady, offlineReady, webReady]);
 
   const local = (port: number): string => `http://localhost:${port}`;
   const urls: StackUrls = {
@@ -194,7 +200,7 @@ async function main(): Promise<void> {
     sns: local(ports.sns),
     ssm: local(ports.ssm),
   };
-  edge = await startEdge({ port: ports.api, api: `http://127.0.0.1:${offlineApi}`, appDir: path.join(REPO_ROOT, 'web', 'dist'), landingPage: () => landingPage(urls) });
+  edge = await startEdge({ port: ports.api, api: `http://127.0.0.1:${offlineApi}`, appDir: WEB_DIST, connectOrigins: [`http://127.0.0.1:${ports.s3}`, local(ports.s3)], landingPage: () => landingPage(urls) });
   writeStackInfo({ pid: process.pid, startedAt: new Date(startedAt).toISOString(), dataDir, urls });
   ready = true;
   console.log(banner(urls, dataDir));

@@ -29,6 +29,8 @@ export interface LocalGatewayOptions {
   /** The roles to enforce (default: the packaged local roles); a test may pass a narrowed copy. */
   roles?: Map<string, FunctionRole>;
   onDenied?: (denial: Denial) => void;
+  /** Origins the S3 gateway allows besides the stage's `corsOrigins` (a web app on a port chosen at start). */
+  corsOrigins?: string[];
 }
 
 export interface LocalGateways {
@@ -55,7 +57,7 @@ export async function startLocalGateways(options: LocalGatewayOptions): Promise<
   const started: RunningGateway[] = [];
   const start = async (service: 'dynamodb' | 's3' | 'sns', backend: string | undefined): Promise<RunningGateway | undefined> => {
     if (backend === undefined) return undefined;
-    const gateway = await startGateway({ ...common, service, backend, port: options.ports?.[service] ?? 0, ...(service === 's3' ? { corsOrigins: stage.corsOrigins } : {}) });
+    const gateway = await startGateway({ ...common, service, backend, port: options.ports?.[service] ?? 0, ...(service === 's3' ? { corsOrigins: [...stage.corsOrigins, ...(options.corsOrigins ?? [])] } : {}) });
     started.push(gateway);
     return gateway;
   };

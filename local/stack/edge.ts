@@ -14,6 +14,8 @@ export interface EdgeOptions {
   api: string;
   /** A built single-page app to serve for every other path (index.html as the fallback), if there is one. */
   appDir?: string;
+  /** Origins besides our own the app talks to (the S3 endpoint its uploads and thumbnails use). */
+  connectOrigins?: string[];
   /** What `/` answers while there is no app. */
   landingPage: () => string;
 }
@@ -53,7 +55,34 @@ function proxy(target: URL, request: IncomingMessage, response: ServerResponse):
   request.pipe(upstream);
 }
 
-function serveApp(appDir: string, request: IncomingMessage, response: ServerResponse): void {
+/**
+ * The app's security headers, the same policy CloudFront's response headers policy sets on AWS
+ * (serverless.yml): script and style from our own origin only, images, media and uploads also
+ * from the storage origin, no framing. Served locally so a violation shows up here first.
+ */
+export function appSecurityHeaders(storageOrigins: string[]): Record<string, string> {
+  const storage = storageOrigins.join(' ');
+  return {
+    'content-security-policy': [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      `img-src 'self' blob: data: ${storage}`,
+      `media-src 'self' blob: ${storage}`,
+      `connect-src 'self' ${storage}`,
+      "worker-src 'self'",
+      "object-src 'none'",
+      "frame-ancestors 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+    ].join('; '),
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'strict-origin-when-cross-origin',
+  };
+}
+
+function serveApp(appDir: string, headers: Record<string, string>, request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? '/', 'http://local');
   const file = path.join(appDir, path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ''));
   const inside = file.startsWith(appDir + path.sep) && fs.existsSync(file) && fs.statSync(file).isFile();
@@ -63,17 +92,18 @@ function serveApp(appDir: string, request: IncomingMessage, response: ServerResp
   response.writeHead(200, {
     'content-type': TYPES[path.extname(chosen)] ?? 'application/octet-stream',
     'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
-    'x-content-type-options': 'nosniff',
+    ...headers,
   });
   fs.createReadStream(chosen).pipe(response);
 }
 
 export async function startEdge(options: EdgeOptions): Promise<RunningEdge> {
   const api = new URL(options.api);
+  const headers = appSecurityHeaders(options.connectOrigins ?? []);
   const server = http.createServer((request, response) => {
     const pathname = (request.url ?? '/').split('?')[0] as string;
     if (API_PATHS.test(pathname)) return proxy(api, request, response);
-    if (options.appDir !== undefined && fs.existsSync(path.join(options.appDir, 'index.html'))) return serveApp(options.appDir, request, response);
+    if (options.appDir !== undefined && fs.existsSync(path.join(options.appDir, 'index.html'))) return serveApp(options.appDir, headers, request, response);
     if (pathname === '/' && (request.method === 'GET' || request.method === 'HEAD')) {
       const body = options.landingPage();
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' }).end(request.method === 'HEAD' ? undefined : body);

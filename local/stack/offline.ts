@@ -54,6 +54,7 @@ export async function startOffline({
   roles,
   onDenied,
   onLine,
+  appOrigins = [],
 }: {
   ports: OfflinePorts;
   /** DynamoDB Local itself (its owner started it); the functions reach it through this stack's gateway. */
@@ -80,10 +81,12 @@ export async function startOffline({
   onDenied?: (denial: Denial) => void;
   /** Called with every line serverless-offline (and its functions) print, as they come. */
   onLine?: (line: string) => void;
+  /** Origins of a web app served beside the API (npm start's edge): allowed by the bucket's CORS. */
+  appOrigins?: string[];
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   // serverless-s3-local takes bucket CORS as an XML file: write the one serverless.yml declares.
-  const cors = bucketsOf(serviceConfig('local')).find((bucket) => bucket.cors !== undefined)?.cors;
+  const cors = bucketsOf(serviceConfig('local'), appOrigins).find((bucket) => bucket.cors !== undefined)?.cors;
   const corsFile = path.join(dataDir, 's3-cors.xml');
   fs.mkdirSync(dataDir, { recursive: true });
   if (cors !== undefined) fs.writeFileSync(corsFile, cors);
@@ -92,6 +95,7 @@ export async function startOffline({
     ports: { dynamodb: ports.dynamodb, s3: ports.s3, sns: ports.sns, ssm: ports.ssm },
     backends: { dynamodb: dynamodbBackend, s3: `http://127.0.0.1:${s3Backend}`, sns: `http://127.0.0.1:${snsBackend}` },
     ssm: true,
+    corsOrigins: appOrigins,
     keyFiles: ensureLocalKeys(dataDir),
     ...(roles === undefined ? {} : { roles }),
     ...(onDenied === undefined ? {} : { onDenied }),

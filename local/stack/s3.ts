@@ -47,13 +47,20 @@ export interface BucketDefinition {
   cors?: string;
 }
 
-/** Every AWS::S3::Bucket of serverless.yml's `resources`, with its CORS rules as XML. */
-export function bucketsOf(config: ServiceConfig): BucketDefinition[] {
+/**
+ * Every AWS::S3::Bucket of serverless.yml's `resources`, with its CORS rules as XML.
+ * `extraOrigins` are allowed by every rule too: the app's origin under `npm start`, whose port is
+ * chosen at start (the resolved configuration is cached without it).
+ */
+export function bucketsOf(config: ServiceConfig, extraOrigins: string[] = []): BucketDefinition[] {
   return resourcesOfType(config, 'AWS::S3::Bucket').map(([logicalId, resource]) => {
     const properties = resource.Properties ?? {};
     const name = properties['BucketName'];
     if (typeof name !== 'string') throw new Error(`Bucket ${logicalId} needs a BucketName in serverless.yml`);
-    const rules = (properties['CorsConfiguration'] as { CorsRules?: unknown[] } | undefined)?.CorsRules?.filter(isLocalRule);
+    const rules = (properties['CorsConfiguration'] as { CorsRules?: unknown[] } | undefined)?.CorsRules?.filter(isLocalRule).map((rule) => ({
+      ...rule,
+      AllowedOrigins: [...new Set([...(rule.AllowedOrigins ?? []), ...extraOrigins])],
+    }));
     return rules === undefined ? { name } : { name, cors: corsXml(rules) };
   });
 }

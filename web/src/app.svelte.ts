@@ -1,0 +1,88 @@
+/**
+ * The app's shared state: the session, the API clients, the signed-in person and the messages
+ * shown to them. Screens import `app`; nothing else holds tokens.
+ */
+import { authenticatedClient, publicClient, type Api } from './api/client';
+import type { components } from './api/schema';
+import { browserLock, Session, type SignOutReason } from './auth/session';
+
+export type User = components['schemas']['User'];
+export interface Notice {
+  id: number;
+  text: string;
+  kind: 'info' | 'error';
+}
+
+const SIGNED_OUT_MESSAGES: Record<SignOutReason, string> = {
+  signed_out: 'You are signed out.',
+  expired: 'Your session has ended. Please sign in again.',
+  revoked: 'This session was ended from another device. Please sign in again.',
+  account_deleted: 'Your account and everything in it have been deleted.',
+};
+
+class AppState {
+  user = $state<User | null>(null);
+  /** Whether the first check of a stored session is done (avoids flashing the sign-in screen). */
+  ready = $state(false);
+  notices = $state<Notice[]>([]);
+  /** Bumped whenever the library changed here (upload, delete, edit), so the grid reloads. */
+  libraryVersion = $state(0);
+  readonly publicApi: Api = publicClient();
+  readonly session: Session;
+  readonly api: Api;
+  private nextNotice = 1;
+
+  constructor() {
+    this.session = new Session({
+      api: this.publicApi,
+      local: localStorage,
+      tab: sessionStorage,
+      withLock: browserLock(),
+      onChange: (signedIn, reason) => {
+        if (!signedIn) {
+          this.user = null;
+          // Nothing of the person stays on screen or in memory.
+          this.libraryVersion += 1;
+          if (reason !== undefined) this.notify(SIGNED_OUT_MESSAGES[reason], reason === 'signed_out' || reason === 'account_deleted' ? 'info' : 'error');
+        }
+      },
+    });
+    this.api = authenticatedClient(this.session);
+    // Another tab signed out (the stored refresh token went away): so does this one.
+    window.addEventListener('storage', (event) => {
+      if (event.key === 'ml.refresh' && event.newValue === null && this.user !== null) this.session.signOut('signed_out');
+    });
+  }
+
+  /** Resumes a stored session on load. */
+  async resume(): Promise<void> {
+    try {
+      if (this.session.resumable && (await this.session.refresh())) await this.loadUser();
+    } finally {
+      this.ready = true;
+    }
+  }
+
+  async loadUser(): Promise<void> {
+    const { data } = await this.api.GET('/v1/users/me');
+    if (data !== undefined) this.user = data;
+  }
+
+  async signOut(): Promise<void> {
+    // End the session on the server first; forget it here whatever the answer.
+    await this.api.DELETE('/v1/sessions/{id}', { params: { path: { id: 'current' } } }).catch(() => undefined);
+    this.session.signOut('signed_out');
+  }
+
+  notify(text: string, kind: Notice['kind'] = 'info'): void {
+    const notice = { id: this.nextNotice++, text, kind };
+    this.notices = [...this.notices, notice];
+    setTimeout(() => this.dismiss(notice.id), kind === 'error' ? 10_000 : 5_000);
+  }
+
+  dismiss(id: number): void {
+    this.notices = this.notices.filter((notice) => notice.id !== id);
+  }
+}
+
+export const app = new AppState();

@@ -114,4 +114,142 @@ describe('web app in a browser (npm start + Chromium)', function () {
     expect(errors).to.deep.equal([]);
     await context.close();
   });
+  it('keep me signed in survives a reload; sessions are listed and ended; a refused refresh signs the tab out with a message', async () => {
+    const email = `sessions-${Date.now()}@example.com`;
+    const first = await newPage(browser);
+    await signUp(first.page, app.url, email);
+    await first.page.getByRole('button', { name: 'Account' }).click();
+    await first.page.getByRole('button', { name: 'Sign out' }).click();
+    await first.page.getByLabel('Email').fill(email);
+    await first.page.getByLabel('Password').fill(PASSWORD);
+    await first.page.getByLabel('Keep me signed in').check();
+    await first.page.getByRole('button', { name: 'Sign in' }).click();
+    await first.page.getByRole('button', { name: 'Account' }).waitFor();
+    await first.page.reload();
+    await first.page.getByRole('button', { name: 'Account' }).waitFor();
+
+    // The same person in another browser (a second session).
+    const second = await newPage(browser);
+    await second.page.goto(`${app.url}/signin`);
+    await second.page.getByLabel('Email').fill(email);
+    await second.page.getByLabel('Password').fill(PASSWORD);
+    await second.page.getByRole('button', { name: 'Sign in' }).click();
+    await second.page.getByRole('button', { name: 'Account' }).click();
+    await second.page.getByRole('link', { name: 'Account settings' }).click();
+    await second.page.getByRole('heading', { name: 'Where you are signed in' }).waitFor();
+    await second.page.getByRole('button', { name: 'End the session of this browser' }).waitFor();
+    await noSeriousViolations(second.page, 'account');
+    const endOther = second.page.getByRole('button', { name: /^End session/ });
+    expect(await endOther.count()).to.equal(1);
+    await endOther.click();
+    await endOther.waitFor({ state: 'detached' });
+
+    // The first browser's session is gone: its next request fails, the refresh is refused, and it says so.
+    await first.page.getByRole('searchbox', { name: 'Search' }).fill('anything');
+    await first.page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    await first.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await first.page.getByText('Your session has ended. Please sign in again.').waitFor();
+    expect(await first.page.evaluate(() => localStorage.length + sessionStorage.length)).to.equal(0);
+    expect(first.errors).to.deep.equal([]);
+    await first.context.close();
+
+    // A rejected access token is refreshed once and the request retried, unnoticed.
+    let refusedOnce = false;
+    let refreshes = 0;
+    second.page.on('request', (request) => {
+      if (request.url().endsWith('/v1/sessions/refresh')) refreshes += 1;
+    });
+    await second.page.route('**/v1/users/me', async (route) => {
+      if (!refusedOnce && route.request().method() === 'PATCH') {
+        refusedOnce = true;
+        await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ message: 'Unauthorized' }) });
+        return;
+      }
+      await route.continue();
+    });
+    await second.page.getByLabel('Name').fill('Renamed Person');
+    await second.page.getByRole('button', { name: 'Save name' }).click();
+    await second.page.getByText('Saved.').waitFor();
+    expect(refreshes, 'one refresh after the 401').to.equal(1);
+    await second.page.getByRole('button', { name: 'Account' }).click();
+    await second.page.getByText('Renamed Person').waitFor();
+    await second.page.keyboard.press('Escape');
+
+    // A wrong current password is refused in words; the right one changes it.
+    await second.page.getByLabel('Current password').fill('not my password');
+    await second.page.getByLabel('New password').fill('a brand new password');
+    await second.page.getByRole('button', { name: 'Change password' }).click();
+    await second.page.getByText('That password is not right.').waitFor();
+    await second.page.getByLabel('Current password').fill(PASSWORD);
+    await second.page.getByRole('button', { name: 'Change password' }).click();
+    await second.page.getByText(/Password changed/).waitFor();
+
+    // Deleting the account asks for the password and confirmation, then signs out.
+    await second.page.getByLabel('Password to confirm').fill('a brand new password');
+    await second.page.getByRole('button', { name: 'Delete forever' }).click();
+    const confirm = second.page.getByRole('dialog', { name: 'Delete your account?' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await second.page.getByText('Your account and everything in it have been deleted.').waitFor();
+    await second.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await second.page.getByLabel('Email').fill(email);
+    await second.page.getByLabel('Password').fill('a brand new password');
+    await second.page.getByRole('button', { name: 'Sign in' }).click();
+    await second.page.getByText('That email and password do not match an account.').waitFor();
+    expect(second.errors).to.deep.equal([]);
+    await second.context.close();
+  });
+
+  it('on a 360 px phone: videos play, arrows move between items, similar photos are found, an upload can be cancelled, a concurrent tag edit is kept', async () => {
+    const { context, page, errors } = await newPage(browser, { width: 360, height: 740 });
+    await signUp(page, app.url, `phone-${Date.now()}@example.com`);
+    await page.getByLabel('Upload').setInputFiles([fixture('photo-exif.jpg'), fixture('photo-other.jpg'), fixture('clip.mp4')]);
+    for (const name of ['photo-exif.jpg', 'photo-other.jpg', 'clip.mp4']) await page.getByRole('img', { name, exact: true }).waitFor({ timeout: 30_000 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling at 360 px').to.be.at.most(360);
+    await noSeriousViolations(page, 'library at 360 px');
+
+    await page.getByRole('img', { name: 'clip.mp4', exact: true }).click();
+    const viewer = page.getByRole('dialog');
+    const video = viewer.locator('video');
+    await video.waitFor();
+    await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('dialog video')?.readyState ?? 0) >= 1, undefined, { timeout: 15_000 });
+    // Newest first: the clip, then photo-other, then photo-exif.
+    await page.keyboard.press('ArrowRight');
+    await viewer.getByRole('img', { name: 'photo-other.jpg', exact: true }).waitFor();
+    await page.keyboard.press('ArrowRight');
+    await viewer.getByRole('img', { name: 'photo-exif.jpg', exact: true }).waitFor();
+    await page.keyboard.press('ArrowLeft');
+    await viewer.getByRole('img', { name: 'photo-other.jpg', exact: true }).waitFor();
+
+    await viewer.getByRole('button', { name: 'Find similar' }).click();
+    await viewer.getByRole('heading', { name: 'Colours' }).waitFor({ timeout: 30_000 });
+
+    // Someone else (another tab) tags the photo meanwhile; this tab's edit is applied on top, not lost.
+    const mediaId = new URL(page.url()).pathname.split('/').pop() as string;
+    const token = await page.evaluate(async (id) => {
+      const refreshToken = sessionStorage.getItem('ml.refresh') as string;
+      const refreshed = await fetch('/v1/sessions/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
+      const tokens = (await refreshed.json()) as { accessToken: string; refreshToken: string };
+      sessionStorage.setItem('ml.refresh', tokens.refreshToken);
+      await fetch(`/v1/media/${id}/metadata`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.accessToken}` }, body: JSON.stringify({ tags: ['from-elsewhere'] }) });
+      return tokens.accessToken;
+    }, mediaId);
+    expect(token).to.be.a('string');
+    await viewer.getByRole('textbox', { name: 'Add tag' }).fill('mine');
+    await viewer.getByRole('textbox', { name: 'Add tag' }).press('Enter');
+    await viewer.getByRole('button', { name: 'Remove tag mine' }).waitFor();
+    await viewer.getByRole('button', { name: 'Remove tag from-elsewhere' }).waitFor();
+    await page.getByText(/changed elsewhere meanwhile/).waitFor();
+    await viewer.getByRole('button', { name: 'Close' }).click();
+
+    // An upload held at the storage can be cancelled, and nothing is added.
+    await page.route(/\/media-library-local-media$/, async () => {
+      // never answered: the upload stays in flight until cancelled
+    });
+    await page.getByLabel('Upload').setInputFiles(fixture('graphic.png'));
+    await page.getByRole('progressbar', { name: 'Progress of graphic.png' }).waitFor();
+    await page.getByRole('button', { name: 'Cancel graphic.png' }).click();
+    await page.getByText('Cancelled').waitFor();
+    expect(errors.filter((error) => !error.includes('ERR_FAILED'))).to.deep.equal([]);
+    await context.close();
+  });
 });

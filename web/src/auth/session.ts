@@ -89,14 +89,17 @@ export class Session {
 
   private async refreshOnce(): Promise<boolean> {
     // Read inside the lock: another tab may have rotated it a moment ago.
-    const refreshToken = this.storedRefreshToken();
+    const store = this.deps.local.getItem(REFRESH_KEY) !== null ? this.deps.local : this.deps.tab;
+    const refreshToken = store.getItem(REFRESH_KEY);
     if (refreshToken === null) {
       this.signOut('expired');
       return false;
     }
     const { data, response } = await this.deps.api.POST('/v1/sessions/refresh', { body: { refreshToken } });
     if (data !== undefined) {
-      const store = this.deps.local.getItem(REFRESH_KEY) !== null ? this.deps.local : this.deps.tab;
+      // Signed out (here or in another tab) while the request was in flight: it stays signed out.
+      if (store.getItem(REFRESH_KEY) !== refreshToken) return false;
+      // The rotated token goes where the old one was, never over what another tab stored meanwhile.
       store.setItem(REFRESH_KEY, data.refreshToken);
       this.keep(data);
       return true;

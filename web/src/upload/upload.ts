@@ -81,6 +81,8 @@ export async function uploadFile(file: File, deps: UploadDeps, onProgress: (prog
       if (response.status === 409 && body?.error?.code === 'duplicate' && body.error.existingId) return { kind: 'duplicate', existingId: body.error.existingId };
       return { kind: 'rejected', message: describeError(response.status, body) };
     }
+    // Cancelled as the form arrived: postWithXhr would not see an abort that came before it.
+    if (signal.aborted) return { kind: 'cancelled' };
     onProgress({ phase: 'uploading', fraction: 0 });
     const fields = data.upload.fields as Record<string, string>;
     const result = await deps.post(data.upload.url, fields, file, (fraction) => onProgress({ phase: 'uploading', fraction }), signal);

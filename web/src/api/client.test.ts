@@ -52,7 +52,7 @@ function setup() {
   const refreshPost = sinon.stub<[string, { body: { refreshToken: string } }], Promise<FetchResult>>();
   const local = new MemoryStorage();
   const tab = new MemoryStorage();
-  const onChange = sinon.spy<(signedIn: boolean, reason?: SignOutReason) => void>();
+  const onChange = sinon.stub<[signedIn: boolean, reason?: SignOutReason], void>();
   const session = new Session({ api: { POST: refreshPost } as unknown as Api, local, tab, now: () => NOW, onChange });
   const sent: Sent[] = [];
   const replies: Response[] = [];

@@ -69,7 +69,7 @@ function setup(overrides: Partial<SessionDeps> & { now?: () => number } = {}) {
   const post = sinon.stub<[string, RefreshInit], Promise<FetchResult>>();
   const local = new MemoryStorage();
   const tab = new MemoryStorage();
-  const onChange = sinon.spy<(signedIn: boolean, reason?: SignOutReason) => void>();
+  const onChange = sinon.stub<[signedIn: boolean, reason?: SignOutReason], void>();
   const session = new Session({ api: { POST: post } as unknown as Api, local, tab, now: () => NOW, onChange, ...overrides });
   return { session, post, local, tab, onChange };
 }

@@ -147,6 +147,24 @@ describe('web library layout', () => {
       expect([zero.width, zero.height]).to.deep.equal([200, 200]);
     });
 
+    it('keeps a last row given the taller height of the row above within a narrow container', () => {
+      // justified-layout lays out the 1.875:1 widow at the height of the full-width 1.793:1 row
+      // above it (178.5 px): 335 px wide in a 320 px phone screen, unless scaled down.
+      const createdAt = '2024-03-11T15:00:00.000Z';
+      const items = [
+        { id: 'full', createdAt, width: 1793, height: 1000 },
+        { id: 'widow', createdAt, width: 1875, height: 1000 },
+      ];
+      const layout = layoutGrid(items, 320, 120);
+      const [full, widow] = layout.boxes as [Box<GridItem>, Box<GridItem>];
+      expect(full.width).to.be.closeTo(320, 0.01);
+      expect(widow.top).to.be.greaterThan(bottom(full));
+      expect(widow.left).to.equal(0);
+      expect(widow.width).to.be.closeTo(320, 0.01);
+      expect(widow.width / widow.height).to.be.closeTo(1.875, 0.001);
+      expectSoundGeometry(layout, items, 320);
+    });
+
     for (const [containerWidth, rowHeight] of [
       [320, 120],
       [375, 120],

@@ -77,6 +77,7 @@ export function layoutGrid<T extends GridItem>(items: T[], containerWidth: numbe
       // A last row of a few items keeps its height instead of stretching across the screen.
       showWidows: true,
     });
+    fitLastRow(geometry.boxes, containerWidth);
     geometry.boxes.forEach((box, index) => {
       boxes.push({ item: group[index] as T, top: top + box.top, left: box.left, width: box.width, height: box.height });
     });
@@ -84,6 +85,27 @@ export function layoutGrid<T extends GridItem>(items: T[], containerWidth: numbe
     start = end;
   }
   return { boxes, headers, height: top };
+}
+
+/**
+ * justified-layout gives a last row that does not fill the width (widows) the height of the row
+ * above it, up to twice the target: on a narrow screen that row can come out wider than the
+ * container (the page would scroll sideways). Such a row is scaled down to fit.
+ */
+function fitLastRow(boxes: { top: number; left: number; width: number; height: number }[], containerWidth: number): void {
+  const last = boxes.at(-1);
+  if (last === undefined || last.left + last.width <= containerWidth) return;
+  const row = boxes.filter((box) => box.top === last.top);
+  const start = (row[0] ?? last).left;
+  const spacing = SPACING * (row.length - 1);
+  const scale = (containerWidth - start - spacing) / (last.left + last.width - start - spacing);
+  let left = start;
+  for (const box of row) {
+    box.left = left;
+    box.width *= scale;
+    box.height *= scale;
+    left += box.width + SPACING;
+  }
 }
 
 /**

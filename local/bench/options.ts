@@ -1,7 +1,7 @@
 /** The command line of `npm run bench` (local/bench/run.ts). */
 import path from 'node:path';
 
-export const SUITES = ['footprint', 'overhead', 'roundtrips', 'login', 'upload', 'api', 'devloop'] as const;
+export const SUITES = ['footprint', 'overhead', 'roundtrips', 'login', 'upload', 'api', 'devloop', 'web'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** Where a full run writes its report (relative to the repository). */

@@ -22,6 +22,10 @@ export const LIMITS = {
   rssAtRestMiB: 1024,
   precommitSeconds: 15,
   testSeconds: 300,
+  /** The web app (issue 14): initial JS + CSS gzipped, first grid paint after sign-in, grid DOM nodes while scrolling. */
+  webInitialKiB: 120,
+  webFirstPaintMs: 1000,
+  webGridNodes: 1000,
 };
 
 export type Verdict = 'PASS' | 'FAIL' | 'INFO';
@@ -55,7 +59,7 @@ const usd = (value: number): string => (Number.isFinite(value) ? `$${value < 10 
 export function checks(results: BenchResults): Check[] {
   const found: Check[] = [];
   const add = (verdict: Verdict, suite: string, target: string, detail: string): void => void found.push({ verdict, suite, target, detail });
-  const { footprint, overhead, roundtrips, login, upload, api, devloop } = results;
+  const { footprint, overhead, roundtrips, login, upload, api, devloop, web } = results;
 
   if (footprint !== undefined) {
     const judged = footprint.rows.filter(hasBaseline);
@@ -123,6 +127,14 @@ export function checks(results: BenchResults): Check[] {
     const slowest = Math.max(...devloop.precommit.map((run) => run.seconds));
     add(judge(slowest <= LIMITS.precommitSeconds), 'devloop', `pre-commit hook on a one-file change ≤ ${LIMITS.precommitSeconds} s`, devloop.precommit.map((run) => `${run.file} ${run.seconds.toFixed(1)} s (${run.testFiles} test files)`).join('; '));
     if (devloop.test !== undefined) add(judge(devloop.test.passed && devloop.test.seconds <= LIMITS.testSeconds), 'devloop', `npm test in a fresh clone passes in ≤ ${LIMITS.testSeconds / 60} min`, `${devloop.test.passed ? 'passed' : 'FAILED'} in ${(devloop.test.seconds / 60).toFixed(1)} min`);
+  }
+  if (web !== undefined) {
+    const judge = (ok: boolean): Verdict => (ok ? 'PASS' : 'FAIL');
+    add(judge(web.initialGzipBytes <= LIMITS.webInitialKiB * 1024), 'web', `initial JS + CSS ≤ ${LIMITS.webInitialKiB} KB gzipped`, `${(web.initialGzipBytes / 1024).toFixed(1)} KB (${web.initialFiles.length} files)`);
+    add(judge(web.firstPaintMs <= LIMITS.webFirstPaintMs), 'web', `first grid paint ≤ ${LIMITS.webFirstPaintMs} ms after sign-in with ${web.items} items`, `${web.firstPaintMs} ms`);
+    add(judge(web.farThumbnailFetches === 0), 'web', 'no thumbnail fetched further than a screen from the viewport', `${web.thumbnailsFetched} fetched for ${web.cellsInView} cells in view, ${web.farThumbnailFetches} far away`);
+    add(judge(web.secondVisitThumbnails > 0 && web.secondVisitCached === web.secondVisitThumbnails), 'web', 'a second visit takes thumbnails from the browser cache', `${web.secondVisitCached} of ${web.secondVisitThumbnails}`);
+    add(judge(web.maxGridNodes < LIMITS.webGridNodes && web.scrolledItems >= 2000), 'web', `scrolling ${web.scrolledItems} items keeps the grid under ${LIMITS.webGridNodes} DOM nodes`, `at most ${web.maxGridNodes} nodes`);
   }
   for (const endpoint of api?.endpoints ?? []) {
     add('INFO', 'local API', `${endpoint.route} under npm start, concurrency ${api?.connections ?? ''} (for the record)`, `${fixed(endpoint.requestsPerSecond.median, 0)} req/s, p99 ${fixed(endpoint.p99Ms.median, 0)} ms`);
@@ -370,6 +382,28 @@ function devloopSection(results: BenchResults): string[] {
   ];
 }
 
+function webSection(results: BenchResults): string[] {
+  const web = results.web;
+  if (web === undefined) return [];
+  return [
+    '## The web app',
+    '',
+    `In Chromium (Debian's, headless) against \`npm start\`: the JS and CSS index.html loads, gzipped; the time from the sign-in click to the first thumbnail decoded with ${web.items} ready photos in the library; which thumbnails the grid fetched; a reload within the signing window; then ${web.scrolledItems} items (served by the test tool, the grid is what is measured) scrolled through.`,
+    '',
+    table(
+      ['what', 'figure'],
+      [
+        ['initial JS + CSS (gzip -9)', `${(web.initialGzipBytes / 1024).toFixed(1)} KB: ${web.initialFiles.join(', ')}`],
+        ['first grid paint after sign-in', `${web.firstPaintMs} ms (the stack's first sign-in, every function cold: ${web.coldFirstPaintMs} ms)`],
+        ['thumbnails fetched / cells in view / further than a screen', `${web.thumbnailsFetched} / ${web.cellsInView} / ${web.farThumbnailFetches}`],
+        ['second visit: thumbnails from the browser cache', `${web.secondVisitCached} of ${web.secondVisitThumbnails}`],
+        ['most DOM nodes in the grid while scrolling', `${web.maxGridNodes} (${web.scrolledItems} items)`],
+      ],
+    ),
+    '',
+  ];
+}
+
 function apiSection(results: BenchResults): string[] {
   const api = results.api;
   if (api === undefined) return [];
@@ -460,9 +494,10 @@ export function renderReport(results: BenchResults, options: ReportOptions): str
     ...uploadSection(results),
     ...apiSection(results),
     ...devloopSection(results),
+    ...webSection(results),
     ...costSection(results),
   ];
-  const skipped = ['footprint', 'overhead', 'roundtrips', 'login', 'upload', 'api', 'devloop'].filter((suite) => results[suite as keyof BenchResults] === undefined);
+  const skipped = ['footprint', 'overhead', 'roundtrips', 'login', 'upload', 'api', 'devloop', 'web'].filter((suite) => results[suite as keyof BenchResults] === undefined);
   if (skipped.length > 0) lines.push(`Not run this time: ${skipped.join(', ')}.`, '');
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

@@ -185,6 +185,26 @@ export interface CostInputs {
   httpFunctions: string[];
 }
 
+export interface WebResult {
+  /** JS + CSS that index.html loads, gzipped (level 9). */
+  initialGzipBytes: number;
+  initialFiles: string[];
+  /** Ready photos in the library for the paint and fetch figures. */
+  items: number;
+  /** Sign-in click to the first thumbnail decoded in the grid. */
+  firstPaintMs: number;
+  /** The same on the stack's first sign-in after start (every function cold). */
+  coldFirstPaintMs: number;
+  thumbnailsFetched: number;
+  cellsInView: number;
+  /** Thumbnails fetched for cells further than one screen from the viewport. */
+  farThumbnailFetches: number;
+  secondVisitThumbnails: number;
+  secondVisitCached: number;
+  scrolledItems: number;
+  maxGridNodes: number;
+}
+
 export interface BenchResults {
   machine: Machine;
   footprint?: FootprintResult;
@@ -194,6 +214,7 @@ export interface BenchResults {
   upload?: UploadResult;
   api?: ApiResult;
   devloop?: DevloopResult;
+  web?: WebResult;
   cost?: CostInputs;
   /** Suites that failed to run, with the reason. */
   errors: Record<string, string>;

@@ -8,7 +8,7 @@
  *   npm run bench -- --strict                       exit 1 when a target fails (default: report it, exit 0)
  *   npm run bench -- --quick                        few repetitions: checks the benchmark itself, figures not worth keeping
  *
- * Benchmarks: footprint, overhead, roundtrips (also the cost table), login, upload, api, devloop.
+ * Benchmarks: footprint, overhead, roundtrips (also the cost table), login, upload, api, devloop, web.
  * Everything started (DynamoDB Local, s3rver, measuring processes, npm start) is stopped before
  * it exits, and it checks that none of those processes is still alive.
  */
@@ -24,6 +24,7 @@ import { checks, renderReport, summaryLines } from './report';
 import type { BenchResults, CostInputs } from './results';
 import { localApi } from './suites/api';
 import { devloop } from './suites/devloop';
+import { web } from './suites/web';
 import { footprint } from './suites/footprint';
 import { login } from './suites/login';
 import { overhead } from './suites/overhead';
@@ -99,6 +100,10 @@ async function main(): Promise<number> {
         if (suite === 'devloop') {
           await context.stopStack();
           results.devloop = await devloop(context);
+        }
+        if (suite === 'web') {
+          await context.stopStack();
+          results.web = await web(context);
         }
       } catch (error) {
         results.errors[suite] = error instanceof Error ? error.message : String(error);

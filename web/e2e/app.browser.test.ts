@@ -212,14 +212,24 @@ describe('web app in a browser (npm start + Chromium)', function () {
     const video = viewer.locator('video');
     await video.waitFor();
     await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('dialog video')?.readyState ?? 0) >= 1, undefined, { timeout: 15_000 });
-    // Newest first: the clip, then photo-other, then photo-exif.
+    // The arrows follow the grid's order (newest first; the three uploads ran side by side).
+    const order = await page
+      .getByRole('main')
+      .getByRole('link')
+      .evaluateAll((links) => links.map((link) => link.querySelector('img')?.alt ?? link.querySelector('[role="img"]')?.getAttribute('aria-label') ?? '').filter((name) => name !== ''));
+    expect(order).to.have.members(['photo-exif.jpg', 'photo-other.jpg', 'clip.mp4']);
+    const shown = (name: string) => (name === 'clip.mp4' ? viewer.locator('video') : viewer.getByRole('img', { name, exact: true }));
+    await page.keyboard.press('Escape');
+    await page.getByRole('main').getByRole('link').first().click();
+    await shown(order[0] as string).waitFor();
     await page.keyboard.press('ArrowRight');
-    await viewer.getByRole('img', { name: 'photo-other.jpg', exact: true }).waitFor();
+    await shown(order[1] as string).waitFor();
     await page.keyboard.press('ArrowRight');
-    await viewer.getByRole('img', { name: 'photo-exif.jpg', exact: true }).waitFor();
+    await shown(order[2] as string).waitFor();
     await page.keyboard.press('ArrowLeft');
-    await viewer.getByRole('img', { name: 'photo-other.jpg', exact: true }).waitFor();
-
+    await shown(order[1] as string).waitFor();
+    // Similar photos of a photo.
+    if (order[1] === 'clip.mp4') await page.keyboard.press('ArrowRight');
     await viewer.getByRole('button', { name: 'Find similar' }).click();
     await viewer.getByRole('heading', { name: 'Colours' }).waitFor({ timeout: 30_000 });
 

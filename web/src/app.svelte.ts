@@ -21,6 +21,8 @@ const SIGNED_OUT_MESSAGES: Record<SignOutReason, string> = {
 };
 
 class AppState {
+  /** Whether a session is held (the screens render at once; the profile arrives beside them). */
+  signedIn = $state(false);
   user = $state<User | null>(null);
   /** Whether the first check of a stored session is done (avoids flashing the sign-in screen). */
   ready = $state(false);
@@ -39,6 +41,7 @@ class AppState {
       tab: sessionStorage,
       withLock: browserLock(),
       onChange: (signedIn, reason) => {
+        this.signedIn = signedIn;
         if (!signedIn) {
           this.user = null;
           // Nothing of the person stays on screen or in memory.
@@ -50,14 +53,17 @@ class AppState {
     this.api = authenticatedClient(this.session);
     // Another tab signed out (the stored refresh token went away): so does this one.
     window.addEventListener('storage', (event) => {
-      if (event.key === 'ml.refresh' && event.newValue === null && this.user !== null) this.session.signOut('signed_out');
+      if (event.key === 'ml.refresh' && event.newValue === null && this.signedIn) this.session.signOut('signed_out');
     });
   }
 
   /** Resumes a stored session on load. */
   async resume(): Promise<void> {
     try {
-      if (this.session.resumable && (await this.session.refresh())) await this.loadUser();
+      if (this.session.resumable && (await this.session.refresh())) {
+        this.signedIn = true;
+        void this.loadUser();
+      }
     } finally {
       this.ready = true;
     }

@@ -12,6 +12,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { expect } from 'chai';
 import { appFacts, appHostingProblems, mediaOrigin, parseCsp, runViewerRequest, type AppFacts, type HostingTemplate } from '../delivery/appHosting';
 import { packagedTemplate } from '../gateway/template';
+import { appSecurityHeaders } from '../stack/edge';
 
 type Node = Record<string, unknown>;
 const at = (value: unknown, ...keys: Array<string | number>): Node => keys.reduce<Node>((node, key) => (node as Record<string | number, unknown>)[key] as Node, value as Node);
@@ -57,6 +58,19 @@ describe('web app hosting over the packaged stack (CloudFront, OAC, headers)', f
       expect([...new Set(hosts)]).to.deep.equal([download.origin]);
     });
   }
+
+  it('the local edge (npm start, the browser tests) sends the app the same CSP and headers as CloudFront, with the local storage origin for the media bucket', () => {
+    const facts = appFacts('prod');
+    const sorted = (csp: Map<string, string[]>): Array<[string, string[]]> => [...csp.entries()].map(([name, sources]): [string, string[]] => [name, [...sources].sort()]).sort(([a], [b]) => a.localeCompare(b));
+    const policy = stacks['prod']?.Resources['AppResponseHeadersPolicy'];
+    const security = at(policy?.Properties, 'ResponseHeadersPolicyConfig', 'SecurityHeadersConfig');
+    const join = at(security, 'ContentSecurityPolicy', 'ContentSecurityPolicy')['Fn::Join'] as [string, string[]];
+    const local = appSecurityHeaders([mediaOrigin(facts)]);
+    expect(sorted(parseCsp(local['content-security-policy'] as string))).to.deep.equal(sorted(parseCsp(join[1].join(join[0]))));
+    expect(local['x-frame-options']).to.equal(at(security, 'FrameOptions')['FrameOption']);
+    expect(local['referrer-policy']).to.equal(at(security, 'ReferrerPolicy')['ReferrerPolicy']);
+    expect(local['x-content-type-options']).to.equal('nosniff');
+  });
 
   describe('catches', () => {
     let prod: HostingTemplate;

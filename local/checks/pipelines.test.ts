@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { FUNCTION_STAGES, PIPELINES_FILE, renderPipelines } from '../delivery/pipelines';
+import { execFileSync } from 'node:child_process';
+import { FUNCTION_STAGES, PIPELINES_FILE, renderPipelines, WEB } from '../delivery/pipelines';
 import { functionInputs, listFunctions } from '../functions';
 import { REPO_ROOT } from '../stack/serviceConfig';
 
@@ -38,6 +39,23 @@ function onlyKeys(node: unknown, allowed: readonly string[], where: string): voi
 const stagesOf = (pipeline: Node): Array<[string, Node]> => (pipeline['stages'] as Node[]).map((entry) => Object.entries(entry)[0] as [string, Node]);
 const jobsOf = (stage: Node): Array<[string, Node]> => Object.entries(stage['jobs'] as Node) as Array<[string, Node]>;
 const tasksOf = (job: Node): Node[] => job['tasks'] as Node[];
+
+/**
+ * Whether Go.cd's material filter matches a changed file (its IgnoredFiles: `**` as a whole path
+ * segment becomes `([^/]*\/)*`, `*` becomes `[^/]*`, and the pattern must match the whole path).
+ */
+function goCdMatches(pattern: string, file: string): boolean {
+  const regex = pattern
+    .split('/')
+    .map((part) => {
+      const escaped = part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+      if (part === '**') return '([^/]*/)*';
+      return `${escaped.replace(/\*/g, '[^/]*')}/`;
+    })
+    .join('')
+    .replace(/\/$/, '');
+  return new RegExp(`^${regex}$`).test(file);
+}
 
 function isSecretReference(value: string): boolean {
   return /^\{\{SECRET:\[[\w-]+\]\[[\w-]+\]\}\}$/.test(value);
@@ -188,6 +206,80 @@ describe('pipelines.gocd.yaml', function () {
       }
     };
     walk(document, 'root');
+  });
+
+  describe('the web app pipeline', () => {
+    const web = (): Node => asNode(pipelines[WEB.pipeline]);
+    const stages = (): Record<string, Node> => Object.fromEntries(stagesOf(web()));
+    const commands = (stageName: string): string[] =>
+      jobsOf(stages()[stageName] as Node).flatMap(([, job]) =>
+        tasksOf(job)
+          .filter((task) => task['exec'] !== undefined)
+          .map((task) => {
+            const exec = asNode(task['exec']);
+            return [exec['command'], ...(exec['arguments'] as string[])].join(' ');
+          }),
+      );
+
+    it('has the eight stages of a function pipeline, in order; test and prod deploys manual, allowed only on success, with approver roles', () => {
+      expect(stagesOf(web()).map(([name]) => name)).to.deep.equal([...FUNCTION_STAGES]);
+      expect(web()['group'], 'a group of its own').to.not.equal(asNode(pipelines['media-library-service'])['group']);
+      for (const [name, stage] of stagesOf(web())) {
+        const approval = stage['approval'] as Node | undefined;
+        if (name === 'deploy-test' || name === 'deploy-prod') {
+          expect(approval?.['type'], name).to.equal('manual');
+          expect(approval?.['allow_only_on_success']).to.equal(true);
+          expect(approval?.['roles']).to.deep.equal([`media-library-${name.slice('deploy-'.length)}-deployers`]);
+        } else {
+          expect(approval, `${name} runs automatically`).to.equal(undefined);
+        }
+      }
+    });
+
+    it("tests, lints and measures web/, and deploys dev from a fresh build", () => {
+      expect(commands('unit-test')).to.include('npm run test:web');
+      expect(commands('lint')).to.include('npx eslint --max-warnings=0 web');
+      expect(commands('coverage').some((command) => command.startsWith('npx nyc ') && command.endsWith(' npm run test:web') && command.includes('--include web/src/**/*.ts'))).to.equal(true);
+      expect(commands('deploy-dev')).to.deep.equal(['npm ci --no-audit --no-fund', 'npm run build:web', 'node --import tsx local/delivery/deploy-web.ts --stage dev --dist web/dist']);
+    });
+
+    it('builds once: package-test archives web/dist with its SHA-256; test and prod verify that archive and deploy it, building nothing', () => {
+      expect(commands('package-test').slice(1)).to.deep.equal([
+        'npm run build:web',
+        `bash -euo pipefail -c mkdir -p artifacts && tar -czf artifacts/${WEB.archive} -C web/dist . && cd artifacts && sha256sum ${WEB.archive} > ${WEB.archive}.sha256`,
+      ]);
+      expect(commands('package-prod')).to.deep.equal([`bash -euo pipefail -c cd artifacts && sha256sum -c ${WEB.archive}.sha256`]);
+      for (const target of ['test', 'prod']) {
+        const deploy = commands(`deploy-${target}`);
+        expect(deploy, target).not.to.include('npm run build:web');
+        expect(deploy.slice(1), target).to.deep.equal([
+          `bash -euo pipefail -c cd artifacts && sha256sum -c ${WEB.archive}.sha256 && mkdir -p web && tar -xzf ${WEB.archive} -C web`,
+          `node --import tsx local/delivery/deploy-web.ts --stage ${target} --dist ${WEB.unpacked}`,
+        ]);
+        const fetches = jobsOf(stages()[`deploy-${target}`] as Node).flatMap(([, job]) => tasksOf(job).filter((task) => task['fetch'] !== undefined).map((task) => asNode(task['fetch'])));
+        expect(fetches.map((fetch) => [fetch['stage'], fetch['source']])).to.deep.equal([
+          [target === 'test' ? 'package-test' : 'package-prod', `artifacts/${WEB.archive}`],
+          [target === 'test' ? 'package-test' : 'package-prod', `artifacts/${WEB.archive}.sha256`],
+        ]);
+        const credentials = asNode(stages()[`deploy-${target}`]?.['environment_variables']);
+        expect(credentials['AWS_ACCESS_KEY_ID'], target).to.equal(`{{SECRET:[media-library-${target}][aws_access_key_id]}}`);
+      }
+    });
+
+    it('is triggered by every file of web/ as Go.cd matches includes, the lock file, package.json, the OpenAPI document, the build and deploy scripts, and by nothing of the functions', () => {
+      const includes = asNode(asNode(web()['materials'])['repo'])['includes'] as string[];
+      const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter((file) => file !== '');
+      const triggers = (file: string): boolean => includes.some((pattern) => goCdMatches(pattern, file));
+      const webFiles = tracked.filter((file) => file.startsWith('web/'));
+      expect(webFiles.length, 'files under web/').to.be.greaterThan(0);
+      for (const file of [...webFiles, 'package-lock.json', 'package.json', 'docs/openapi.v1.json', 'local/delivery/deploy-web.ts', 'local/stack/webBuild.ts']) expect(triggers(file), file).to.equal(true);
+      for (const file of tracked.filter((candidate) => /^(functions|shared)\//.test(candidate) || candidate === 'serverless.yml')) expect(triggers(file), file).to.equal(false);
+      // The trap the includes avoid: Go.cd's `**` stands for folders only.
+      expect(goCdMatches('web/**', 'web/src/main.ts')).to.equal(false);
+      expect(goCdMatches('web/**/*', 'web/src/main.ts')).to.equal(true);
+      expect(goCdMatches('web/**/*', 'web/index.html')).to.equal(true);
+      expect(goCdMatches('shared/config/stages/*.yml', 'shared/config/stages/prod.yml')).to.equal(true);
+    });
   });
 
   it('has a service pipeline deploying the packaged stack through the same gates, and a manual create-vpc pipeline', () => {

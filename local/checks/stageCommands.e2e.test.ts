@@ -11,7 +11,6 @@
  * .ci/run exercises `npm ci` itself) and Go.cd's own fetching (copied here from the publishing
  * stage's workspace, as Go.cd's artefact store would).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,27 +21,9 @@ import { parse } from 'yaml';
 import { PIPELINES_FILE } from '../delivery/pipelines';
 import { REPO_ROOT } from '../stack/serviceConfig';
 import { startFakeAws, type FakeAws } from '../test/fakeAws';
-import { withoutCoverage } from '../test/uninstrumented';
+import { agentEnv, isNpmCi, resolveSecrets, runTask as run, type Exec, type Stage } from '../test/goCdAgent';
 
 type Node = Record<string, unknown>;
-interface Exec {
-  command: string;
-  arguments: string[];
-}
-interface Fetch {
-  stage: string;
-  job: string;
-  source: string;
-  destination: string;
-}
-interface Job {
-  tasks: Array<{ exec?: Exec; fetch?: Fetch }>;
-  artifacts?: Array<{ build?: { source: string; destination: string } }>;
-}
-interface Stage {
-  environment_variables?: Record<string, string>;
-  jobs: Record<string, Job>;
-}
 
 const FUNCTION = 'getHealth';
 const SOURCE = 'functions/health/getHealth.ts';
@@ -61,35 +42,7 @@ function workspace(label: string): string {
   return dir;
 }
 
-/**
- * The environment of a Go.cd agent: the basics of this machine and what the pipeline sets, with
- * nothing of this test run (its ports, keys, coverage hooks) leaking in.
- */
-function agentEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'TERM', 'JAVA_HOME', 'SHELL'];
-  const base = Object.fromEntries(keep.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name] as string]));
-  return { ...base, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
-}
-
-interface Outcome {
-  code: number | null;
-  output: string;
-}
-
-function run(cwd: string, exec: Exec, env: NodeJS.ProcessEnv): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const [command, args] = withoutCoverage(exec.command, exec.arguments);
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
-}
-
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-const isNpmCi = (exec: Exec): boolean => exec.command === 'npm' && exec.arguments[0] === 'ci';
 
 describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function () {
   this.timeout(600_000);
@@ -108,10 +61,6 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     await fakeAws.close();
     for (const dir of workspaces) fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  /** Secret references become throwaway values: the only AWS here is the loopback stand-in. */
-  const resolveSecrets = (variables: Record<string, string> = {}): Record<string, string> =>
-    Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, value.startsWith('{{SECRET:') ? `fake-${name.toLowerCase()}` : value]));
 
   async function runStage(name: string, prepare?: (dir: string) => void): Promise<{ dir: string; outputs: string[] }> {
     const stage = stages[name] as Stage;

@@ -1,7 +1,8 @@
 /**
  * Generates pipelines.gocd.yaml (Go.cd YAML config plugin, format_version 10) from
- * serverless.yml: one pipeline per function, a service pipeline for the whole stack, and the
- * create-vpc pipeline. Run `npx gulp pipelines`; a test fails when the committed file is stale.
+ * serverless.yml: one pipeline per function, a service pipeline for the whole stack, the web
+ * app's pipeline, and the create-vpc pipeline. Run `npx gulp pipelines`; a test fails when the
+ * committed file is stale.
  *
  * Per function, eight stages: unit-test, lint, coverage, deploy-dev (automatic), package-test
  * (builds the zip and publishes it), deploy-test (manual, deploys exactly that zip),
@@ -17,6 +18,7 @@ export const DELIVERY = {
   branch: 'main',
   functionGroup: 'media-library-functions',
   serviceGroup: 'media-library-service',
+  webGroup: 'media-library-web',
   /** Elastic agent profile with Node 20+, Java 17 and the AWS CLI. */
   agentProfile: 'media-library-node',
   approvers: { test: ['media-library-test-deployers'], prod: ['media-library-prod-deployers'] },
@@ -28,6 +30,22 @@ export const DELIVERY = {
 } as const;
 
 export const FUNCTION_STAGES = ['unit-test', 'lint', 'coverage', 'deploy-dev', 'package-test', 'deploy-test', 'package-prod', 'deploy-prod'] as const;
+
+/** The web app (web/): built once into an archive, deployed by local/delivery/deploy-web.ts. */
+export const WEB = {
+  pipeline: 'media-library-web',
+  /**
+   * What starts its pipeline: the app, the lock file and package.json (its dependencies and the
+   * build:web/test:web scripts), the OpenAPI document its typed client is generated from, the
+   * build script `build:web` runs and the deploy script. Go.cd matches an include against a whole path and takes `**` for folders only
+   * (`web/**` would match no file at all): hence `web`, `**`, `*` (local/checks/pipelines.test.ts
+   * checks every file under web/ against it as Go.cd does).
+   */
+  includes: ['docs/openapi.v1.json', 'local/delivery/deploy-web.ts', 'local/stack/webBuild.ts', 'package-lock.json', 'package.json', 'web/**/*'],
+  archive: 'web.tar.gz',
+  /** Where a deploy stage unpacks the fetched archive, and deploys from. */
+  unpacked: 'artifacts/web',
+} as const;
 
 type Stage = 'dev' | 'test' | 'prod';
 type Task = Record<string, unknown>;
@@ -159,6 +177,57 @@ function servicePipeline(): Record<string, unknown> {
   };
 }
 
+/**
+ * The web app, with the same eight stages as a function: its tests, lint and coverage; dev gets
+ * every change; package-test builds web/dist once into web.tar.gz (+ SHA-256); test and prod
+ * deploy exactly that archive, checksum verified, through local/delivery/deploy-web.ts.
+ */
+function webPipeline(): Record<string, unknown> {
+  const build = exec('npm', 'run', 'build:web');
+  const deployWeb = (target: Stage, dist: string): Task => exec('node', '--import', 'tsx', 'local/delivery/deploy-web.ts', '--stage', target, '--dist', dist);
+  const fetchArchive = (fromStage: string): Task[] =>
+    [WEB.archive, `${WEB.archive}.sha256`].map((file) => ({ fetch: { stage: fromStage, job: 'package', source: `artifacts/${file}`, destination: 'artifacts', is_file: true } }));
+  const publishArchive = [
+    { build: { source: `artifacts/${WEB.archive}`, destination: 'artifacts' } },
+    { build: { source: `artifacts/${WEB.archive}.sha256`, destination: 'artifacts' } },
+  ];
+  const verify = `cd artifacts && sha256sum -c ${WEB.archive}.sha256`;
+  const deployArchive = (fromStage: string, target: 'test' | 'prod'): Record<string, unknown> =>
+    stage(
+      `deploy-${target}`,
+      job('deploy', [...fetchArchive(fromStage), npmCi, bash(`${verify} && mkdir -p web && tar -xzf ${WEB.archive} -C web`), deployWeb(target, WEB.unpacked)]),
+      { manual: target, environment: awsCredentials(target) },
+    );
+  return {
+    group: DELIVERY.webGroup,
+    label_template: '${COUNT}-${repo[:8]}',
+    lock_behavior: 'unlockWhenFinished',
+    materials: material([...WEB.includes]),
+    environment_variables: { CI: 'true', AWS_REGION: DELIVERY.region },
+    stages: [
+      stage('unit-test', job('test', [npmCi, exec('npm', 'run', 'test:web')])),
+      stage('lint', job('lint', [npmCi, exec('npx', 'eslint', '--max-warnings=0', 'web')])),
+      stage(
+        'coverage',
+        job('coverage', [npmCi, exec('npx', 'nyc', '--include', 'web/src/**/*.ts', '--reporter=text-summary', '--reporter=lcov', 'npm', 'run', 'test:web')], {
+          artifacts: [{ test: { source: 'coverage', destination: 'coverage' } }],
+        }),
+      ),
+      stage('deploy-dev', job('deploy', [npmCi, build, deployWeb('dev', 'web/dist')]), { environment: awsCredentials('dev') }),
+      stage(
+        'package-test',
+        job('package', [npmCi, build, bash(`mkdir -p artifacts && tar -czf artifacts/${WEB.archive} -C web/dist . && cd artifacts && sha256sum ${WEB.archive} > ${WEB.archive}.sha256`)], {
+          artifacts: publishArchive,
+        }),
+      ),
+      deployArchive('package-test', 'test'),
+      // Prod gets the very archive that was tested: promoted (checksum verified), not rebuilt.
+      stage('package-prod', job('package', [...fetchArchive('package-test'), bash(verify)], { artifacts: publishArchive })),
+      deployArchive('package-prod', 'prod'),
+    ],
+  };
+}
+
 /** The network of aws-vpc.template, per stage, on demand only (every stage is manual). */
 function vpcPipeline(): Record<string, unknown> {
   const deployVpc = (target: Stage, nat: 'Single' | 'PerZone') =>
@@ -207,6 +276,7 @@ export async function buildPipelines(): Promise<Record<string, unknown>> {
     pipelines[`media-library-fn-${fn.name}`] = functionPipeline(fn, includes);
   }
   pipelines['media-library-service'] = servicePipeline();
+  pipelines[WEB.pipeline] = webPipeline();
   pipelines['media-library-create-vpc'] = vpcPipeline();
   return { format_version: 10, pipelines };
 }

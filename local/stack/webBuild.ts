@@ -70,7 +70,9 @@ export async function buildWebApp(options: { force?: boolean } = {}): Promise<bo
 
 async function viteBuild(): Promise<void> {
   try {
-    await execFileAsync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(WEB_DIR, 'vite.config.mts'), '--logLevel', 'error'], {
+    // Vite where Node finds it (the checkout's node_modules, or a parent folder's for a pipeline workspace).
+    const vite = path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
+    await execFileAsync(process.execPath, [vite, 'build', '--config', path.join(WEB_DIR, 'vite.config.mts'), '--logLevel', 'error'], {
       cwd: REPO_ROOT,
       env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' },
       maxBuffer: 16 * 1024 * 1024,

@@ -1,8 +1,11 @@
 /**
- * A loopback stand-in for the few AWS APIs `serverless deploy function` calls (Lambda GetFunction,
- * UpdateFunctionCode, UpdateFunctionConfiguration; IAM GetRole; STS GetCallerIdentity). Point the
- * SDK at it with AWS_ENDPOINT_URL; it records every call, so a test can see exactly which bytes a
- * deploy uploaded. Nothing leaves 127.0.0.1.
+ * A loopback stand-in for the few AWS APIs the pipelines' deploy stages call: `serverless deploy
+ * function` (Lambda GetFunction, UpdateFunctionCode, UpdateFunctionConfiguration; IAM GetRole;
+ * STS GetCallerIdentity) and local/delivery/deploy-web.ts (CloudFormation DescribeStacks of a stack
+ * with the web app's outputs; S3 PutObject, GetObject, ListObjectsV2 and DeleteObjects on
+ * path-style URLs, kept in memory; CloudFront CreateInvalidation). Point the SDK at it with
+ * AWS_ENDPOINT_URL; it records every call, so a test can see exactly which bytes a deploy
+ * uploaded. Nothing leaves 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -18,16 +21,31 @@ export interface RecordedCall {
   body?: unknown;
 }
 
+export interface StoredObject {
+  body: Buffer;
+  contentType?: string;
+  cacheControl?: string;
+  lastModified: Date;
+}
+
 export interface FakeAws {
   endpoint: string;
   calls: RecordedCall[];
+  /** S3 objects by `bucket/key`. */
+  objects: Map<string, StoredObject>;
   close(): Promise<void>;
 }
 
 const ACCOUNT = '123456789012';
+/** The web app's outputs of stack media-library-<stage>, as the service stack declares them. */
+export const fakeAppBucket = (stage: string): string => `media-library-${stage}-web`;
+export const FAKE_DISTRIBUTION_ID = 'E2FAKEDISTRIBUTION';
+
+const escapeXml = (value: string): string => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export async function startFakeAws(): Promise<FakeAws> {
   const calls: RecordedCall[] = [];
+  const objects = new Map<string, StoredObject>();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -82,6 +100,62 @@ export async function startFakeAws(): Promise<FakeAws> {
         xml(`<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::${ACCOUNT}:user/ci</Arn><UserId>AIDAFAKE</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`);
         return;
       }
+      if (service === 'cloudformation') {
+        const form = new URLSearchParams(body.toString());
+        const stackName = form.get('StackName') ?? '';
+        call.body = Object.fromEntries(form);
+        const stage = stackName.replace(/^media-library-/, '');
+        const outputs = { AppBucketName: fakeAppBucket(stage), AppDistributionId: FAKE_DISTRIBUTION_ID, AppUrl: 'https://d111111abcdef8.cloudfront.net' };
+        const members = Object.entries(outputs)
+          .map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${escapeXml(value)}</OutputValue></member>`)
+          .join('');
+        xml(
+          `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>${escapeXml(stackName)}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+        );
+        return;
+      }
+      if (service === 'cloudfront') {
+        call.body = { paths: [...body.toString().matchAll(/<Path>([^<]*)<\/Path>/g)].map((match) => match[1]) };
+        response.writeHead(201, { 'content-type': 'text/xml', location: `${call.path}/I2FAKE` });
+        response.end(`<Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I2FAKE</Id><Status>InProgress</Status><CreateTime>2026-01-01T00:00:00Z</CreateTime></Invalidation>`);
+        return;
+      }
+      if (service === 's3') {
+        // Path-style: /<bucket>/<key>?<query>.
+        const url = new URL(call.path, 'http://fake');
+        const [bucket = '', ...rest] = url.pathname.slice(1).split('/').map(decodeURIComponent);
+        const key = rest.join('/');
+        if (call.method === 'PUT' && key !== '') {
+          objects.set(`${bucket}/${key}`, { body, contentType: request.headers['content-type'], cacheControl: request.headers['cache-control'], lastModified: new Date() });
+          call.body = { key, sha256: createHash('sha256').update(body).digest('hex'), contentType: request.headers['content-type'], cacheControl: request.headers['cache-control'] };
+          response.writeHead(200, { etag: '"fake"' }).end();
+          return;
+        }
+        if (call.method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
+          const contents = [...objects.entries()]
+            .filter(([name]) => name.startsWith(`${bucket}/`))
+            .map(([name, object]) => `<Contents><Key>${escapeXml(name.slice(bucket.length + 1))}</Key><LastModified>${object.lastModified.toISOString()}</LastModified><Size>${object.body.length}</Size></Contents>`)
+            .join('');
+          xml(`<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${escapeXml(bucket)}</Name><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
+          return;
+        }
+        if (call.method === 'GET' && key !== '') {
+          const object = objects.get(`${bucket}/${key}`);
+          if (object === undefined) {
+            response.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+            return;
+          }
+          response.writeHead(200, { 'content-type': object.contentType ?? 'application/octet-stream' }).end(object.body);
+          return;
+        }
+        if (call.method === 'POST' && url.searchParams.has('delete')) {
+          const keys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((match) => (match[1] as string).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+          for (const name of keys) objects.delete(`${bucket}/${name}`);
+          call.body = { deleted: keys };
+          xml('<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>');
+          return;
+        }
+      }
       json(400, { message: `the fake AWS does not know ${service} ${call.method} ${call.path}` });
     });
   });
@@ -90,6 +164,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
+    objects,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -110,8 +110,8 @@ async function mochaArgs(): Promise<string[]> {
 
 export async function typecheck(): Promise<void> {
   await run(path.join(BIN, 'tsc'), ['-p', 'tsconfig.json']);
-  // The web app (its TypeScript; Vite's build compiles the Svelte components) and its browser tests.
-  await run(path.join(BIN, 'tsc'), ['-p', path.join('web', 'tsconfig.json')]);
+  // The web app: its TypeScript and the Svelte components' scripts and markup; then its browser tests.
+  await run(path.join(BIN, 'svelte-check'), ['--workspace', 'web', '--tsconfig', './tsconfig.json', '--threshold', 'warning', '--output', 'human']);
   await run(path.join(BIN, 'tsc'), ['-p', path.join('web', 'e2e', 'tsconfig.json')]);
 }
 

@@ -205,6 +205,13 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await page.getByLabel('Upload').setInputFiles([fixture('photo-exif.jpg'), fixture('photo-other.jpg'), fixture('clip.mp4')]);
     for (const name of ['photo-exif.jpg', 'photo-other.jpg', 'clip.mp4']) await page.getByRole('img', { name, exact: true }).waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling at 360 px').to.be.at.most(360);
+    // Only videos, then everything again.
+    await page.getByRole('combobox', { name: 'Show' }).selectOption({ label: 'Videos' });
+    await page.getByRole('img', { name: 'photo-exif.jpg', exact: true }).waitFor({ state: 'detached' });
+    await page.getByRole('img', { name: 'clip.mp4', exact: true }).waitFor();
+    expect(await page.getByRole('main').getByRole('link').count()).to.equal(1);
+    await page.getByRole('combobox', { name: 'Show' }).selectOption({ label: 'Photos and videos' });
+    await page.getByRole('img', { name: 'photo-exif.jpg', exact: true }).waitFor();
     await noSeriousViolations(page, 'library at 360 px');
 
     await page.getByRole('img', { name: 'clip.mp4', exact: true }).click();

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEMO_ACCOUNT, seed } from '../../local/seed/seed';
+import type { Page } from 'playwright-core';
 import { launchBrowser, newPage, startApp } from './harness';
 
 const OUT = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const browser = await launchBrowser();
   try {
     await seed(`${app.url}/v1`, path.join(app.dataDir, 'seed.json'));
-    const shot = async (name: string, width: number, height: number, steps: (page: import('playwright-core').Page) => Promise<void>): Promise<void> => {
+    const shot = async (name: string, width: number, height: number, steps: (page: Page) => Promise<void>): Promise<void> => {
       const { context, page } = await newPage(browser, { width, height });
       await steps(page);
       await page.waitForLoadState('networkidle');
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
       await context.close();
       console.log(`docs/screenshots/${name}.png`);
     };
-    const signIn = async (page: import('playwright-core').Page): Promise<void> => {
+    const signIn = async (page: Page): Promise<void> => {
       await page.goto(`${app.url}/signin`);
       await page.getByLabel('Email').fill(DEMO_ACCOUNT.email);
       await page.getByLabel('Password').fill(DEMO_ACCOUNT.password);

@@ -195,3 +195,23 @@ describe('web api client', () => {
     });
   });
 });
+
+describe('web api client: the browser fetch by default', () => {
+  const original = globalThis.fetch;
+  afterEach(() => {
+    globalThis.fetch = original;
+  });
+
+  it('both clients call the global fetch when given none (so tests and the page share one code path)', async () => {
+    const seen: string[] = [];
+    globalThis.fetch = (input: RequestInfo | URL) => {
+      seen.push(input instanceof Request ? new URL(input.url).pathname : String(input));
+      return Promise.resolve(new Response(JSON.stringify({ status: 'ok' }), { status: 200, headers: { 'content-type': 'application/json' } }));
+    };
+    const nothingStored = { getItem: () => null, setItem: () => undefined, removeItem: () => undefined };
+    const session = new Session({ api: publicClient(), local: nothingStored, tab: nothingStored });
+    await publicClient().GET('/v1/health', { baseUrl: 'http://app.local' });
+    await authenticatedClient(session).GET('/v1/health', { baseUrl: 'http://app.local' });
+    expect(seen).to.deep.equal(['/v1/health', '/v1/health']);
+  });
+});

@@ -155,7 +155,7 @@ describe('bench report', () => {
     for (const heading of ['## Targets', '## Cold-start footprint', '## Handler overhead', '## DynamoDB round trips', '## Login', '## Upload pipeline', '## Cost of a million requests']) {
       expect(text).to.include(`\n${heading}`);
     }
-    expect(text).to.include('Not run this time: api, devloop.');
+    expect(text).to.include('Not run this time: api, devloop, web.');
     expect(text).to.include('| getHealth | – | 468.8 KiB | – | – |');
     expect(text).to.include('| **PASS** | round trips | no Scan anywhere | none seen |');
     expect(text).to.include('2 ▲');

@@ -62,6 +62,17 @@ describe('web app in a browser (npm start + Chromium)', function () {
     expect(await photo.getAttribute('src')).to.match(/^http:\/\/(127\.0\.0\.1|localhost):\d+\/.+thumb-(small|large)\.webp\?/);
     await noSeriousViolations(page, 'library with items');
 
+    // Dropped anywhere on the page: added like picked files.
+    const dropped = await page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array([0x47, 0x49, 0x46])], 'dropped.gif', { type: 'image/gif' }));
+      return transfer;
+    });
+    await page.getByRole('main').dispatchEvent('dragover', { dataTransfer: dropped });
+    await page.getByRole('main').dispatchEvent('drop', { dataTransfer: dropped });
+    // Three bytes are no GIF: the service refuses it after the upload and the grid says so.
+    await page.getByRole('img', { name: 'dropped.gif: not added' }).waitFor({ timeout: 30_000 });
+
     // The same file again: recognised before it is sent.
     await page.getByLabel('Upload').setInputFiles(fixture('photo-exif.jpg'));
     await page.getByText('Already in your library').waitFor();

@@ -87,7 +87,9 @@ describe('npm start (local/start.ts)', function () {
       ML_DYNAMODB_PORT: String(dynamodb),
       ML_S3_PORT: String(s3),
       ML_DATA_DIR: dataDir,
-      ML_ESBUILD_WORK_FOLDER: `.esbuild-start-test-${process.pid}`,
+      // The test run's bundles (local/test/stack.ts builds them once; reused under a lock, kept).
+      ML_ESBUILD_WORK_FOLDER: '.esbuild-test',
+      ML_ESBUILD_KEEP_WORK_FOLDER: '1',
     };
   };
 

@@ -176,8 +176,9 @@ async function main(): Promise<void> {
     onLine: offlineLine(() => ready),
     appOrigins: [`http://localhost:${ports.api}`, `http://127.0.0.1:${ports.api}`],
     timeoutMs: 120_000,
-    // A work folder named in the environment is a one-off (the start-up tests'): removed afterwards.
-    ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'], removeWorkFolder: true } : {}),
+    // A work folder named in the environment is a one-off, removed afterwards, unless it is the
+    // test run's shared bundle folder (ML_ESBUILD_KEEP_WORK_FOLDER=1: built once, reused under a lock).
+    ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'], removeWorkFolder: process.env['ML_ESBUILD_KEEP_WORK_FOLDER'] !== '1' } : {}),
     onSpawn: (running) => {
       offline = running;
       running.process.once('exit', (code) => onChildExit('serverless-offline', code));

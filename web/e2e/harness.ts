@@ -58,7 +58,9 @@ export async function startApp(): Promise<RunningApp> {
       ML_SNS_PORT: String(sns),
       ML_SSM_PORT: String(ssm),
       ML_DATA_DIR: dataDir,
-      ML_ESBUILD_WORK_FOLDER: `.esbuild-browser-test-${process.pid}`,
+      // The test run's bundles (local/test/stack.ts builds them once; reused under a lock, kept).
+      ML_ESBUILD_WORK_FOLDER: '.esbuild-test',
+      ML_ESBUILD_KEEP_WORK_FOLDER: '1',
     },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

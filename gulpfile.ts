@@ -81,11 +81,31 @@ async function bundleInputs(name: string): Promise<string[]> {
 }
 
 /**
+ * The suites that take longest (measured: a JSON-reporter run of the whole suite), most first.
+ * Mocha's workers take files in the order given; starting the long ones first keeps both workers
+ * busy to the end instead of leaving one long suite running alone at the tail.
+ */
+const LONGEST_SUITES = [
+  'local/checks/stageCommands.e2e.test.ts',
+  'local/reliability/concurrency.e2e.test.ts',
+  'local/reliability/faults.e2e.test.ts',
+  'local/reliability/formats.test.ts',
+  'web/e2e/app.browser.test.ts',
+  'local/start.e2e.test.ts',
+  'local/e2e/media.e2e.test.ts',
+];
+
+function longestFirst(files: string[]): string[] {
+  const rank = (file: string): number => (LONGEST_SUITES.includes(file) ? LONGEST_SUITES.indexOf(file) : LONGEST_SUITES.length);
+  return [...files].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
  * The whole suite, or with --function what that function's pipeline tests: its own tests and the
  * tests of the shared modules its bundle is made of (local/testGraph.ts).
  */
 async function testFiles(): Promise<string[]> {
-  if (functionName === undefined) return ['functions', 'shared', 'local', 'web'].flatMap((dir) => listFiles(dir, '.test.ts'));
+  if (functionName === undefined) return longestFirst(['functions', 'shared', 'local', 'web'].flatMap((dir) => listFiles(dir, '.test.ts')));
   const own = ownFiles(functionName).filter((file) => file.endsWith('.test.ts'));
   return [...own, ...sharedTestsOf(await bundleInputs(functionName), importGraph())];
 }

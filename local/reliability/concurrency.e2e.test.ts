@@ -133,7 +133,8 @@ describe('concurrency over HTTP: one consistent outcome', function () {
     const result = await lambda.send(new InvokeCommand({ FunctionName: `media-library-local-${functionName}`, Payload: Buffer.from(JSON.stringify(event)) }));
     if (result.FunctionError === undefined) return 'ok';
     const payload = JSON.parse(Buffer.from(result.Payload ?? new Uint8Array()).toString('utf8') || '{}') as { errorMessage?: string; errorType?: string };
-    return `error: ${payload.errorType ?? result.FunctionError}`;
+    // The type is what the assertions accept; the message goes along so a surprise explains itself.
+    return `error: ${payload.errorType ?? result.FunctionError}${payload.errorType === 'Error' && payload.errorMessage ? ` (${payload.errorMessage})` : ''}`;
   }
 
   /** The login throttle of an email as stored (keyed by the hashed email), read strongly consistently. */

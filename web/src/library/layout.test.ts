@@ -1,8 +1,5 @@
 import { expect } from 'chai';
-import { aspectOf, dayLabel, dayOf, HEADER_HEIGHT, layoutGrid, visibleBoxes, visibleHeaders, type Box, type DayHeader, type GridItem, type Layout } from './layout';
-
-// Node's process, without pulling Node's types into the web project.
-const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
+import { aspectOf, dayLabel, dayOf, HEADER_HEIGHT, layoutGrid, setDisplayTimeZone, visibleBoxes, visibleHeaders, type Box, type DayHeader, type GridItem, type Layout } from './layout';
 
 /** A seeded pseudo-random generator (mulberry32): the same "random" library on every run. */
 function random(seed: number): () => number {
@@ -86,15 +83,12 @@ function expectSoundGeometry(layout: Layout<GridItem>, items: GridItem[], contai
 }
 
 describe('web library layout', () => {
-  const originalTz = env['TZ'];
   before(() => {
-    // A zone away from UTC, with daylight saving time: "local day" means something.
-    env['TZ'] = 'America/New_York';
+    // A zone away from UTC, with daylight saving time: "local day" means something. Set in the
+    // module, not through TZ, so the tests do not depend on how a test worker treats TZ.
+    setDisplayTimeZone('America/New_York');
   });
-  after(() => {
-    if (originalTz === undefined) delete env['TZ'];
-    else env['TZ'] = originalTz;
-  });
+  after(() => setDisplayTimeZone(undefined));
 
   describe('layoutGrid', () => {
     it('groups items by their local day, one header per day', () => {
@@ -250,17 +244,17 @@ describe('web library layout', () => {
 
   describe('dayLabel and dayOf', () => {
     it('says Today and Yesterday, across a month, a year and a daylight saving change', () => {
-      const at = (local: string): Date => new Date(local); // no zone: local time
-      expect(dayLabel('2024-03-11', at('2024-03-11T23:59:00'))).to.equal('Today');
-      expect(dayLabel('2024-03-10', at('2024-03-11T00:30:00'))).to.equal('Yesterday'); // a 23-hour day
-      expect(dayLabel('2024-11-03', at('2024-11-04T00:10:00'))).to.equal('Yesterday'); // a 25-hour day
-      expect(dayLabel('2024-02-29', at('2024-03-01T08:00:00'))).to.equal('Yesterday');
-      expect(dayLabel('2023-12-31', at('2024-01-01T00:00:00'))).to.equal('Yesterday');
-      expect(dayLabel('2024-03-09', at('2024-03-11T00:30:00'))).to.not.be.oneOf(['Today', 'Yesterday']);
+      const at = (newYork: string): Date => new Date(newYork); // New York time, with its offset
+      expect(dayLabel('2024-03-11', at('2024-03-11T23:59:00-04:00'))).to.equal('Today');
+      expect(dayLabel('2024-03-10', at('2024-03-11T00:30:00-04:00'))).to.equal('Yesterday'); // a 23-hour day
+      expect(dayLabel('2024-11-03', at('2024-11-04T00:10:00-05:00'))).to.equal('Yesterday'); // a 25-hour day
+      expect(dayLabel('2024-02-29', at('2024-03-01T08:00:00-05:00'))).to.equal('Yesterday');
+      expect(dayLabel('2023-12-31', at('2024-01-01T00:00:00-05:00'))).to.equal('Yesterday');
+      expect(dayLabel('2024-03-09', at('2024-03-11T00:30:00-04:00'))).to.not.be.oneOf(['Today', 'Yesterday']);
     });
 
     it('names an older day by its date, with the year only when it is not this year', () => {
-      const today = new Date('2024-07-01T12:00:00');
+      const today = new Date('2024-07-01T12:00:00-04:00');
       const thisYear = dayLabel('2024-03-09', today);
       expect(thisYear).to.contain('9');
       expect(thisYear).to.not.contain('2024');

@@ -35,20 +35,37 @@ export interface Layout<T> {
 export const HEADER_HEIGHT = 44;
 const SPACING = 4;
 
-/** The day an item belongs to: the day it was added (the order of the list), in local time. */
-export function dayOf(item: GridItem): string {
-  const date = new Date(item.createdAt);
-  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+/**
+ * The time zone days are counted in: the browser's own unless set (the tests set one with
+ * daylight saving time, so "local day" is checked the same way on every machine).
+ */
+let dayFormat = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit' });
+
+export function setDisplayTimeZone(zone: string | undefined): void {
+  dayFormat = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', ...(zone === undefined ? {} : { timeZone: zone }) });
 }
 
-export function dayLabel(day: string, today = new Date()): string {
+/** The calendar day (YYYY-MM-DD) of an instant in the display time zone. */
+const calendarDay = (instant: Date): string => dayFormat.format(instant);
+
+/** The day an item belongs to: the day it was added (the order of the list), in local time. */
+export function dayOf(item: GridItem): string {
+  return calendarDay(new Date(item.createdAt));
+}
+
+/** Days are compared as calendar dates (UTC midnights), so a 23- or 25-hour day is still one day. */
+const dayNumber = (day: string): number => {
   const [year, month, date] = day.split('-').map(Number) as [number, number, number];
-  const value = new Date(year, month - 1, date);
-  const startOfToday = new Date(today.getFullYear(), today.getMonth(), today.getDate());
-  const days = Math.round((startOfToday.getTime() - value.getTime()) / 86_400_000);
+  return Date.UTC(year, month - 1, date) / 86_400_000;
+};
+
+export function dayLabel(day: string, today = new Date()): string {
+  const todayDay = calendarDay(today);
+  const days = dayNumber(todayDay) - dayNumber(day);
   if (days === 0) return 'Today';
   if (days === 1) return 'Yesterday';
-  return value.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'long', ...(year === today.getFullYear() ? {} : { year: 'numeric' }) });
+  const sameYear = day.slice(0, 4) === todayDay.slice(0, 4);
+  return new Date(dayNumber(day) * 86_400_000).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'long', ...(sameYear ? {} : { year: 'numeric' }) });
 }
 
 /** Width over height, 1 when unknown (pending items), kept within sane bounds. */

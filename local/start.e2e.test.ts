@@ -3,37 +3,18 @@
  * (SIGINT to the process group) or SIGTERM leaves no process behind. Ports are random
  * and data goes to a temporary folder, so this runs beside a developer's own `npm start`.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { freePortsSync } from './stack/ports';
-import { exited } from './stack/processes';
+import { descendants, exited } from './stack/processes';
 import { contractFetch } from './test/contract';
 import { withoutCoverage } from './test/uninstrumented';
 
 const ROOT = path.resolve(__dirname, '..');
-
-function descendants(pid: number): number[] {
-  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift() as number;
-    for (const [child, ppid] of table) {
-      if (ppid === parent) {
-        found.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return found;
-}
 
 function alive(pid: number): boolean {
   try {

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 
 /** Resolves with the exit code once the child has exited (immediately if it already has). */
 export function exited(child: ChildProcess): Promise<number | null> {
@@ -23,4 +23,24 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 /** Last-resort synchronous cleanup for `process.on('exit')`, where nothing async can run. */
 export function killNow(child: ChildProcess | undefined): void {
   if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Every process below `pid` (children, their children…), from `ps`: what a test must see gone. */
+export function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const [child, ppid] of table) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
 }

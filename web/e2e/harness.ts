@@ -3,13 +3,13 @@
  * folder) and Debian's Chromium driven by playwright-core (`npx playwright install` cannot download
  * browsers here). Both are stopped afterwards, whatever happened.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePortsSync } from '../../local/stack/ports';
-import { exited } from '../../local/stack/processes';
+import { descendants, exited } from '../../local/stack/processes';
 import { withoutCoverage } from '../../local/test/uninstrumented';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -21,25 +21,6 @@ export interface RunningApp {
   dataDir: string;
   output(): string;
   stop(): Promise<void>;
-}
-
-function descendants(pid: number): number[] {
-  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift() as number;
-    for (const [child, ppid] of table) {
-      if (ppid === parent) {
-        found.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return found;
 }
 
 /** `npm start` on free ports with a fresh data folder; resolves once its banner is printed. */

@@ -161,11 +161,14 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(dataDir, 'dynamodb'), { recursive: true });
   const [dynamodbBackend, offlineApi] = freePortsSync(2) as [number, number];
 
+  // What a first start makes (tables, the web app's build), said in one line once ready.
+  const created: string[] = [];
+  let builtWebApp = false;
   // DynamoDB Local (Java, seconds) and serverless-offline start side by side; only requests need both.
   const dynamoReady = (async () => {
     dynamo = await startDynamoDbLocal({ port: dynamodbBackend, dbPath: path.join(dataDir, 'dynamodb') });
     dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
-    await ensureTables(dynamo.endpoint, config, say);
+    await ensureTables(dynamo.endpoint, config, (line) => (line.startsWith('created table ') ? created.push(line.slice('created table '.length)) : say(line)));
   })();
   let ready = false;
   const offlineReady = startOffline({
@@ -186,9 +189,11 @@ async function main(): Promise<void> {
   });
   // The web app builds meanwhile (only when its sources changed since the last build).
   const webReady = buildWebApp().then((built) => {
-    if (built) say('built the web app');
+    builtWebApp = built;
   });
   await Promise.all([dynamoReady, offlineReady, webReady]);
+  const made = [...(created.length > 0 ? [`created tables ${created.join(', ')}`] : []), ...(builtWebApp ? ['built the web app'] : [])];
+  if (made.length > 0) say(made.join('; '));
 
   const local = (port: number): string => `http://localhost:${port}`;
   const urls: StackUrls = {

@@ -143,7 +143,7 @@ export async function devloop(context: BenchContext): Promise<DevloopResult> {
 
   let test: DevloopResult['test'];
   if (!context.options.quick) {
-    context.log('devloop: npm test in the fresh clone (about 5 minutes)…');
+    context.log('devloop: npm test in the fresh clone (about 6–7 minutes)…');
     const began = Date.now();
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn('npm', ['test'], { cwd: clone, env: developerEnv(), stdio: ['ignore', 'ignore', 'ignore'], detached: true });

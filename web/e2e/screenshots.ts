@@ -51,6 +51,11 @@ async function main(): Promise<void> {
       await page.waitForTimeout(500);
     });
     await shot('phone', 390, 800, signIn);
+    await shot('phone-viewer', 360, 740, async (page) => {
+      await signIn(page);
+      await page.getByRole('main').locator('img').first().click();
+      await page.getByRole('dialog').getByText('Dimensions').waitFor();
+    });
   } finally {
     await browser.close();
     await app.stop();

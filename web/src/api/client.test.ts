@@ -2,23 +2,11 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { Session, type SignOutReason, type Tokens } from '../auth/session';
 import { authenticatedClient, publicClient, type Api } from './client';
+import { MemoryStorage } from '../auth/memoryStorage';
 
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
 // openapi-fetch builds a Request from baseUrl + path; a browser resolves '' against the page, Node needs an origin.
 const ORIGIN = 'http://app.test';
-
-class MemoryStorage implements Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> {
-  readonly items = new Map<string, string>();
-  getItem(key: string): string | null {
-    return this.items.get(key) ?? null;
-  }
-  setItem(key: string, value: string): void {
-    this.items.set(key, value);
-  }
-  removeItem(key: string): void {
-    this.items.delete(key);
-  }
-}
 
 interface FetchResult {
   data?: Tokens;

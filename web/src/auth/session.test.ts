@@ -2,23 +2,10 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Api } from '../api/client';
 import { browserLock, Session, type SessionDeps, type SignOutReason, type Tokens } from './session';
+import { MemoryStorage } from './memoryStorage';
 
 const KEY = 'ml.refresh';
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
-
-/** Storage in memory, with the three methods the session uses. */
-class MemoryStorage implements Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> {
-  readonly items = new Map<string, string>();
-  getItem(key: string): string | null {
-    return this.items.get(key) ?? null;
-  }
-  setItem(key: string, value: string): void {
-    this.items.set(key, value);
-  }
-  removeItem(key: string): void {
-    this.items.delete(key);
-  }
-}
 
 interface RefreshInit {
   body: { refreshToken: string };

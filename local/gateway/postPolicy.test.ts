@@ -383,15 +383,16 @@ describe('local gateway: presigned POST uploads', function () {
       spooled.push(upload);
 
       // What the spool holds is bounded by its buffers (a few MB in flight between the generator, busboy
-      // and the file), not by what went through: the median sample stays far below the body, and the
-      // later samples are no higher than the first (buffering the body would add 4 MB per sample).
-      // The median: one stray allocation elsewhere in the process (a socket's buffer) is not the spool's doing.
+      // and the file), not by what went through: the median sample stays far below the body, and no
+      // sample reaches half of it (buffering the body would hold 4 MB more at every sample, 16 MB by the
+      // last). The median: one stray allocation elsewhere in the process (a socket's buffer) is not the
+      // spool's doing; no comparison between samples, as a collection between two of them moves them by MBs.
       const growths = samples.map((sample) => sample - baseline);
       const median = [...growths].sort((a, b) => a - b)[Math.floor(growths.length / 2)] ?? Infinity;
       const described = `memory held while spooling: ${growths.map((bytes) => (bytes / 1024 / 1024).toFixed(1)).join(', ')} MB`;
       expect(samples.length).to.be.at.least(4);
       expect(median, described).to.be.below(8 * 1024 * 1024);
-      expect(Math.max(...growths.slice(-2)) - Math.min(...growths.slice(1, 3)), described).to.be.below(2 * 1024 * 1024);
+      expect(Math.max(...growths), described).to.be.below(size / 2);
       expect(upload.fileSize).to.equal(size);
       const spooledHash = createHash('sha256');
       for await (const chunk of fs.createReadStream(upload.rawBodyPath)) spooledHash.update(chunk as Buffer);

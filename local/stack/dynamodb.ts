@@ -7,6 +7,7 @@ import {
   DynamoDBClient,
   ListTablesCommand,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -90,8 +91,10 @@ export async function startDynamoDbLocal({ port, dbPath }: { port: number; dbPat
   }
 }
 
-type TableProperties = CreateTableCommandInput & {
+type TableProperties = Omit<CreateTableCommandInput, 'StreamSpecification'> & {
   TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
+  /** CloudFormation's form: the view type alone turns the stream on. */
+  StreamSpecification?: { StreamViewType: 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES' | 'KEYS_ONLY' };
 };
 
 /** CloudFormation table properties -> CreateTable input (local engine ignores billing, SSE, PITR, tags). */
@@ -111,6 +114,7 @@ export function createTableInput(properties: TableProperties): CreateTableComman
           })),
         }),
     ...(properties.LocalSecondaryIndexes === undefined ? {} : { LocalSecondaryIndexes: properties.LocalSecondaryIndexes }),
+    ...(properties.StreamSpecification === undefined ? {} : { StreamSpecification: { StreamEnabled: true, StreamViewType: properties.StreamSpecification.StreamViewType } }),
   };
 }
 
@@ -135,6 +139,12 @@ export async function ensureTables(endpoint: string, config: ServiceConfig, log:
         const actual = (Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName).sort();
         if (JSON.stringify(expected) !== JSON.stringify(actual)) {
           log(`warning: local table ${name} has indexes [${actual.join(', ')}], serverless.yml says [${expected.join(', ')}]; run \`npm run local:reset\``);
+        }
+        // A table made before it had a stream (live updates): turn the stream on, keeping the data.
+        const stream = properties.StreamSpecification;
+        if (stream !== undefined && Table?.StreamSpecification?.StreamEnabled !== true) {
+          await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: stream.StreamViewType } }));
+          log(`turned on the stream of table ${name}`);
         }
         continue;
       } catch (error) {

@@ -37,7 +37,7 @@ describe('shared/aws/faults (fault injection of the reliability suites)', functi
     });
 
     it('reads rate, seed, services, kinds and log, with every service and kind by default', () => {
-      expect(faultSettings('{"rate":0.2}')).to.deep.equal({ rate: 0.2, seed: 1, services: ['dynamodb', 's3', 'sns'], kinds: ['throttle', 'server', 'timeout'] });
+      expect(faultSettings('{"rate":0.2}')).to.deep.equal({ rate: 0.2, seed: 1, services: ['dynamodb', 's3', 'sns', 'live'], kinds: ['throttle', 'server', 'timeout'] });
       expect(faultSettings('{"rate":1,"seed":7,"services":["s3"],"kinds":["timeout"],"log":"/tmp/f"}')).to.deep.equal({ rate: 1, seed: 7, services: ['s3'], kinds: ['timeout'], log: '/tmp/f' });
     });
 
@@ -112,7 +112,9 @@ describe('shared/aws/faults (fault injection of the reliability suites)', functi
       fs.rmSync(path.dirname(log), { recursive: true, force: true });
     });
 
-    it('shape S3 and SNS errors as those services do', async () => {
+    it('shape S3, SNS and API Gateway Management API errors as those services do', async () => {
+      expect(faultError('live', 'throttle', 'PostToConnection')).to.include({ name: 'LimitExceededException' });
+      expect(faultError('live', 'server', 'PostToConnection')).to.include({ name: 'InternalServerErrorException' });
       expect(faultError('s3', 'throttle', 'GetObject').name).to.equal('SlowDown');
       expect(faultError('s3', 'server', 'PutObject').name).to.equal('InternalError');
       expect(faultError('sns', 'throttle', 'Publish').name).to.equal('Throttling');

@@ -13,12 +13,13 @@
  * would surface, so the SDK's own retries (maxAttempts 3, standard mode) see it as they would a
  * real one: many faults are absorbed by a retry; those that persist reach our code.
  *
- *   ML_FAULTS='{"rate":0.2,"seed":7,"services":["dynamodb","s3","sns"],"kinds":["throttle","server","timeout"],"log":"/tmp/faults.jsonl"}'
+ *   ML_FAULTS='{"rate":0.2,"seed":7,"services":["dynamodb","s3","sns","live"],"kinds":["throttle","server","timeout"],"log":"/tmp/faults.jsonl"}'
  */
 import fs from 'node:fs';
 import { ConfigurationError } from '../config/env';
 
-export type FaultService = 'dynamodb' | 's3' | 'sns';
+/** `live`: the API Gateway Management API the pushes of live updates use (PostToConnection). */
+export type FaultService = 'dynamodb' | 's3' | 'sns' | 'live';
 export type FaultKind = 'throttle' | 'server' | 'timeout';
 
 export interface FaultSettings {
@@ -31,7 +32,7 @@ export interface FaultSettings {
   log?: string;
 }
 
-const SERVICES: FaultService[] = ['dynamodb', 's3', 'sns'];
+const SERVICES: FaultService[] = ['dynamodb', 's3', 'sns', 'live'];
 const KINDS: FaultKind[] = ['throttle', 'server', 'timeout'];
 
 /** ML_FAULTS parsed and checked; undefined when unset. A malformed value fails loudly. */
@@ -68,12 +69,12 @@ function random(seed: number): () => number {
 export function faultError(service: FaultService, kind: FaultKind, operation: string): Error {
   const error = new Error(`injected ${kind} fault (${service} ${operation})`) as Error & Record<string, unknown>;
   if (kind === 'throttle') {
-    error.name = service === 'dynamodb' ? 'ThrottlingException' : service === 's3' ? 'SlowDown' : 'Throttling';
+    error.name = service === 'dynamodb' ? 'ThrottlingException' : service === 's3' ? 'SlowDown' : service === 'live' ? 'LimitExceededException' : 'Throttling';
     error['$fault'] = 'client';
-    error['$metadata'] = { httpStatusCode: service === 's3' ? 503 : 400, attempts: 1 };
+    error['$metadata'] = { httpStatusCode: service === 's3' ? 503 : service === 'live' ? 429 : 400, attempts: 1 };
     error['$retryable'] = { throttling: true };
   } else if (kind === 'server') {
-    error.name = service === 's3' ? 'InternalError' : service === 'sns' ? 'InternalErrorException' : 'InternalServerError';
+    error.name = service === 's3' ? 'InternalError' : service === 'sns' ? 'InternalErrorException' : service === 'live' ? 'InternalServerErrorException' : 'InternalServerError';
     error['$fault'] = 'server';
     error['$metadata'] = { httpStatusCode: 500, attempts: 1 };
   } else {

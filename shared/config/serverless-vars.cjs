@@ -55,4 +55,12 @@ module.exports = {
     const name = await resolveVariable('self:custom.analysisTopicName');
     return `arn:aws:sns:${region}:123456789012:${name}`;
   },
+
+  // Where functions push live updates: the WebSocket API's stage URL on AWS; locally the local
+  // AWS gateway in front of serverless-offline's WebSocket server (ML_WS_PORT).
+  async liveEndpoint({ resolveVariable }) {
+    const stage = await resolveVariable('sls:stage');
+    if (stage === 'local') return `http://127.0.0.1:${process.env.ML_WS_PORT || '3001'}`;
+    return { 'Fn::Sub': 'https://${WebsocketsApi}.execute-api.${AWS::Region}.amazonaws.com/' + stage };
+  },
 };

@@ -239,14 +239,15 @@ export async function recordView(deps: Pick<MediaDeps, 'media'>, caller: Caller,
 
 export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'clock'>, caller: Caller, query: MediaQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
   const page = await deps.media.list(caller.userId, { ...query, ...(query.tag === undefined ? {} : { tag: normalizeTags([query.tag])[0] }) });
-  const items = await Promise.all(
-    page.items.map(async (record) => {
-      const result = view(record);
-      const thumbnails = await thumbnailUrls(deps, record);
-      return thumbnails === undefined ? result : { ...result, thumbnails };
-    }),
-  );
+  const items = await Promise.all(page.items.map((record) => presentMedia(deps, record)));
   return { items, nextCursor: page.nextCursor };
+}
+
+/** An item as lists show it: its view and, when ready, its thumbnail URLs (signed per window). */
+export async function presentMedia(deps: Pick<MediaDeps, 'content' | 'clock'>, record: MediaRecord): Promise<MediaView> {
+  const result = view(record);
+  const thumbnails = await thumbnailUrls(deps, record);
+  return thumbnails === undefined ? result : { ...result, thumbnails };
 }
 
 async function ownRecord(deps: Pick<MediaDeps, 'media'>, caller: Caller, mediaId: string): Promise<MediaRecord> {

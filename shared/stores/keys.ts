@@ -10,6 +10,11 @@
  *
  * Sessions table
  *   USER#<userId>          SESSION#<sessionId>  one session: refresh-token hashes, expiry (ttl)
+ *
+ * Connections table (open WebSocket connections, shared/stores/connections.ts)
+ *   USER#<userId>          CONNECTION#<connectionId>  one connection: its session, when it opened,
+ *                                                     expiry (ttl: API Gateway's 2-hour limit)
+ *   CONNECTION#<connectionId>  OWNER                  whose it is ($disconnect knows only the id)
  */
 import { createHash } from 'node:crypto';
 
@@ -27,3 +32,6 @@ export const loginThrottleKey = (email: string): Key => ({
 export const userPartition = (userId: string): string => `USER#${userId}`;
 export const sessionKey = (userId: string, sessionId: string): Key => ({ pk: userPartition(userId), sk: `SESSION#${sessionId}` });
 export const SESSION_PREFIX = 'SESSION#';
+export const CONNECTION_PREFIX = 'CONNECTION#';
+export const userConnectionKey = (userId: string, connectionId: string): Key => ({ pk: userPartition(userId), sk: `${CONNECTION_PREFIX}${connectionId}` });
+export const connectionOwnerKey = (connectionId: string): Key => ({ pk: `${CONNECTION_PREFIX}${connectionId}`, sk: 'OWNER' });

@@ -174,7 +174,8 @@ const RECORD_FIELDS = [
   'thumbnails', 'objectETag', 'perceptualHash', 'dominantColors', 'version', 'dirtyTags', 'deleting',
 ] as const;
 
-function toRecord(item: Item): MediaRecord {
+/** A media record from its stored item (also what a stream record's image holds, unmarshalled). */
+export function toRecord(item: Item): MediaRecord {
   const record: Item = {};
   for (const field of RECORD_FIELDS) if (item[field] !== undefined) record[field] = item[field];
   return { tags: [], views: 0, title: '', description: '', version: 1, ...record } as unknown as MediaRecord;

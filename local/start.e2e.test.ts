@@ -59,10 +59,11 @@ describe('npm start (local/start.ts)', function () {
   let running: Started | undefined;
 
   const portsEnv = (): Record<string, string> => {
-    const [api, lambda, dynamodb, s3, sns, ssm] = freePortsSync(6) as [number, number, number, number, number, number];
+    const [api, lambda, dynamodb, s3, sns, ssm, live] = freePortsSync(7) as [number, number, number, number, number, number, number];
     return {
       ML_SNS_PORT: String(sns),
       ML_SSM_PORT: String(ssm),
+      ML_WS_PORT: String(live),
       ML_API_PORT: String(api),
       ML_LAMBDA_PORT: String(lambda),
       ML_DYNAMODB_PORT: String(dynamodb),

@@ -7,6 +7,7 @@
  *   S3 (s3rver, with S3 events)                      http://localhost:4569    ML_S3_PORT
  *   SNS (serverless-offline-sns)                     http://localhost:4002    ML_SNS_PORT
  *   SSM (the JWT key parameters)                     http://localhost:4583    ML_SSM_PORT
+ *   Live updates (WebSocket API, serverless-offline) ws://localhost:3001      ML_WS_PORT
  *
  * Each AWS port is the local AWS gateway (local/gateway/), which authorises every call against
  * the calling function's IAM role and enforces presigned-POST policies, in front of the stand-in
@@ -89,6 +90,8 @@ const NOISE = [
   /^Warning: Function \(\w+\) timeout setting/,
   /^Enter "rp" to replay/,
   /^Offline \[http for websocket\]/,
+  /^Offline \[websocket\] listening/,
+  /^route '\$(connect|disconnect|default) \(λ: \w+\)'$/,
   /^(GET|HEAD) \/v1\/health \(λ: getHealth\)$/,
 ];
 function offlineLine(ready: () => boolean): (line: string) => void {
@@ -112,6 +115,7 @@ function banner(urls: StackUrls, dataDir: string): string {
     `  App        ${urls.app}/`,
     `  API        ${urls.api}   (try: curl ${urls.api}/health)`,
     `  API docs   ${urls.docs}`,
+    `  Live       ${urls.live}   (WebSocket: pushes what changed to the signed-in app)`,
     `  AWS        DynamoDB ${urls.dynamodb} · S3 ${urls.s3} · SNS ${urls.sns} · SSM ${urls.ssm}`,
     `             (the local AWS gateway: IAM per function; tooling key ml-local-tooling / ml-local-secret)`,
     `  Lambda     ${urls.lambda}   (npm run sweep)`,
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     s3: portFromEnv('ML_S3_PORT', 4569),
     sns: portFromEnv('ML_SNS_PORT', 4002),
     ssm: portFromEnv('ML_SSM_PORT', 4583),
+    live: portFromEnv('ML_WS_PORT', 3001),
   };
   const dataDir = localDataDir();
   fs.mkdirSync(dataDir, { recursive: true });
@@ -154,6 +159,7 @@ async function main(): Promise<void> {
   await assertPortFree(ports.s3, 'S3', 'ML_S3_PORT');
   await assertPortFree(ports.sns, 'SNS', 'ML_SNS_PORT');
   await assertPortFree(ports.ssm, 'SSM', 'ML_SSM_PORT');
+  await assertPortFree(ports.live, 'Live updates (WebSocket)', 'ML_WS_PORT');
 
   say('starting (DynamoDB Local, the local AWS gateway, every function under serverless-offline)…');
   const config = serviceConfig('local');
@@ -166,9 +172,16 @@ async function main(): Promise<void> {
   let builtWebApp = false;
   // DynamoDB Local (Java, seconds) and serverless-offline start side by side; only requests need both.
   const dynamoReady = (async () => {
-    dynamo = await startDynamoDbLocal({ port: dynamodbBackend, dbPath: path.join(dataDir, 'dynamodb') });
-    dynamo.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
-    await ensureTables(dynamo.endpoint, config, (line) => (line.startsWith('created table ') ? created.push(line.slice('created table '.length)) : say(line)));
+    // Known as soon as the JVM exists: a Ctrl-C during its start stops it too.
+    const started = await startDynamoDbLocal({
+      port: dynamodbBackend,
+      dbPath: path.join(dataDir, 'dynamodb'),
+      onSpawn: (running) => {
+        dynamo = running;
+        running.process.once('exit', (code) => onChildExit('DynamoDB Local', code));
+      },
+    });
+    await ensureTables(started.endpoint, config, (line) => (line.startsWith('created table ') ? created.push(line.slice('created table '.length)) : say(line)));
   })();
   let ready = false;
   const offlineReady = startOffline({
@@ -177,6 +190,7 @@ async function main(): Promise<void> {
     dataDir,
     stdio: 'pipe',
     onLine: offlineLine(() => ready),
+    tablesReady: dynamoReady,
     appOrigins: [`http://localhost:${ports.api}`, `http://127.0.0.1:${ports.api}`],
     timeoutMs: 120_000,
     // A work folder named in the environment is a one-off, removed afterwards, unless it is the
@@ -205,8 +219,12 @@ async function main(): Promise<void> {
     s3: local(ports.s3),
     sns: local(ports.sns),
     ssm: local(ports.ssm),
+    live: `ws://localhost:${ports.live}`,
   };
-  edge = await startEdge({ port: ports.api, api: `http://127.0.0.1:${offlineApi}`, appDir: WEB_DIST, connectOrigins: [`http://127.0.0.1:${ports.s3}`, local(ports.s3)], landingPage: () => landingPage(urls) });
+  edge = await startEdge({ port: ports.api, api: `http://127.0.0.1:${offlineApi}`, appDir: WEB_DIST, storageOrigins: [`http://127.0.0.1:${ports.s3}`, local(ports.s3)], liveOrigins: [urls.live, `ws://127.0.0.1:${ports.live}`],
+    appConfig: { liveUrl: urls.live },
+    landingPage: () => landingPage(urls),
+  });
   writeStackInfo({ pid: process.pid, startedAt: new Date(startedAt).toISOString(), dataDir, urls });
   ready = true;
   console.log(banner(urls, dataDir));

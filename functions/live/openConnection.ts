@@ -4,12 +4,13 @@ import type { Context } from 'aws-lambda';
 import { tokenAudience } from '../../shared/auth/settings';
 import { InvalidToken, verifyAccessToken } from '../../shared/auth/tokens';
 import { verificationKeys } from '../../shared/auth/verifier';
-import { liveConnections } from '../../shared/aws/live';
+import { liveConnections, liveEndpoint } from '../../shared/aws/live';
 import { systemClock } from '../../shared/clock';
 import { liveSettings } from '../../shared/config/live';
 import { activeSession } from '../../shared/domain/accounts';
 import { ConnectionRefused, openConnection, type OpenDeps } from '../../shared/domain/live';
 import { isDependencyFailure } from '../../shared/http/errorResponse';
+import { ServiceUnavailable } from '../../shared/http/errors';
 import { logger } from '../../shared/log';
 import { connections } from '../../shared/stores/connectionsTable';
 import { sessions } from '../../shared/stores/sessionsTable';
@@ -28,6 +29,7 @@ export interface ConnectResult {
 const deps: OpenDeps = {
   connections,
   live: liveConnections,
+  endpoint: liveEndpoint,
   clock: systemClock,
   settings: liveSettings,
   async authenticate(token) {
@@ -66,7 +68,9 @@ async function connect(event: ConnectEvent): Promise<ConnectResult> {
       logger.info('connection refused', { connectionId, reason: error.message });
       return { statusCode: 401 };
     }
-    if (isDependencyFailure(error)) {
+    // The stores report some dependency failures as ServiceUnavailable (a transaction throttled,
+    // or conflicting without end): those are a 503 too, not an unhandled error.
+    if (isDependencyFailure(error) || error instanceof ServiceUnavailable) {
       logger.warn('connection refused: a dependency failed', { connectionId, error: error as Error });
       return { statusCode: 503 };
     }

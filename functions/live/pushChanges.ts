@@ -3,13 +3,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { liveConnections } from '../../shared/aws/live';
+import { liveConnections, liveEndpoint } from '../../shared/aws/live';
 import { systemClock } from '../../shared/clock';
 import { requireEnv } from '../../shared/config/env';
 import { content } from '../../shared/content/bucket';
 import { announcementsOf, pushAnnouncements, type Change } from '../../shared/domain/live';
 import { presentMedia } from '../../shared/domain/media';
 import { logger } from '../../shared/log';
+import type { ConnectionRecord } from '../../shared/stores/connections';
 import { connections } from '../../shared/stores/connectionsTable';
 import { toRecord } from '../../shared/stores/media';
 
@@ -27,6 +28,8 @@ export function changeOf(record: DynamoDBRecord): Change | undefined {
   // arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
   const table = TABLES[record.eventSourceARN?.split('/')[1] ?? ''];
   if (table === undefined || record.eventName === undefined || record.dynamodb === undefined) return undefined;
+  // @types/aws-lambda leaves userIdentity untyped.
+  const identity = record.userIdentity as { type?: unknown; principalId?: unknown } | undefined;
   return {
     table,
     eventId: record.eventID ?? `${record.dynamodb.SequenceNumber ?? ''}`,
@@ -35,12 +38,12 @@ export function changeOf(record: DynamoDBRecord): Change | undefined {
     oldImage: image(record.dynamodb.OldImage),
     newImage: image(record.dynamodb.NewImage),
     // DynamoDB's TTL deletes as the service principal (a request's delete names no identity).
-    expired: record.userIdentity?.type === 'Service' && record.userIdentity?.principalId === 'dynamodb.amazonaws.com',
+    expired: identity?.type === 'Service' && identity.principalId === 'dynamodb.amazonaws.com',
   };
 }
 
 const announceDeps = { present: (record: Parameters<typeof presentMedia>[1]) => presentMedia({ content, clock: systemClock }, record), toRecord };
-const pushDeps = { connections, live: liveConnections, clock: systemClock };
+const pushDeps = { connections, live: liveConnections, clock: systemClock, endpoint: liveEndpoint };
 
 /**
  * Reads the media, analyses and sessions tables' streams and pushes what changed to the owner's
@@ -50,7 +53,7 @@ const pushDeps = { connections, live: liveConnections, clock: systemClock };
  * an id to drop a repeat). A failed push never touches the change itself: it is already committed.
  */
 async function pushChanges(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  const known = new Map();
+  const known = new Map<string, ConnectionRecord[]>();
   const totals = { changes: 0, events: 0, sent: 0, gone: 0, closed: 0 };
   for (const record of event.Records ?? []) {
     try {

@@ -10,7 +10,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { expect } from 'chai';
-import { appFacts, appHostingProblems, mediaOrigin, parseCsp, runViewerRequest, type AppFacts, type HostingTemplate } from '../delivery/appHosting';
+import { appFacts, appHostingProblems, cspOf, LIVE_ORIGIN, mediaOrigin, parseCsp, runViewerRequest, type AppFacts, type HostingTemplate } from '../delivery/appHosting';
 import { packagedTemplate } from '../gateway/template';
 import { appSecurityHeaders } from '../stack/edge';
 
@@ -50,12 +50,11 @@ describe('web app hosting over the packaged stack (CloudFront, OAC, headers)', f
       expect(download.origin).to.equal(mediaOrigin(facts));
       expect(upload.origin).to.equal(mediaOrigin(facts));
 
-      const policy = stacks[stage]?.Resources['AppResponseHeadersPolicy'];
-      const join = at(policy?.Properties, 'ResponseHeadersPolicyConfig', 'SecurityHeadersConfig', 'ContentSecurityPolicy', 'ContentSecurityPolicy')['Fn::Join'] as [string, string[]];
-      const csp = parseCsp(join[1].join(join[0]));
+      const csp = parseCsp(cspOf(stacks[stage]?.Resources['AppResponseHeadersPolicy']));
       for (const directive of ['img-src', 'media-src', 'connect-src']) expect(csp.get(directive), directive).to.include(download.origin);
       const hosts = [...csp.values()].flat().filter((source) => source.startsWith('https:') || source.startsWith('wss:'));
-      expect([...new Set(hosts)]).to.deep.equal([download.origin]);
+      expect([...new Set(hosts)]).to.deep.equal([download.origin, LIVE_ORIGIN]);
+      expect(csp.get('connect-src')).to.include(LIVE_ORIGIN);
     });
   }
 
@@ -64,9 +63,8 @@ describe('web app hosting over the packaged stack (CloudFront, OAC, headers)', f
     const sorted = (csp: Map<string, string[]>): Array<[string, string[]]> => [...csp.entries()].map(([name, sources]): [string, string[]] => [name, [...sources].sort()]).sort(([a], [b]) => a.localeCompare(b));
     const policy = stacks['prod']?.Resources['AppResponseHeadersPolicy'];
     const security = at(policy?.Properties, 'ResponseHeadersPolicyConfig', 'SecurityHeadersConfig');
-    const join = at(security, 'ContentSecurityPolicy', 'ContentSecurityPolicy')['Fn::Join'] as [string, string[]];
-    const local = appSecurityHeaders([mediaOrigin(facts)]);
-    expect(sorted(parseCsp(local['content-security-policy'] as string))).to.deep.equal(sorted(parseCsp(join[1].join(join[0]))));
+    const local = appSecurityHeaders([mediaOrigin(facts)], [LIVE_ORIGIN]);
+    expect(sorted(parseCsp(local['content-security-policy'] as string))).to.deep.equal(sorted(parseCsp(cspOf(policy))));
     expect(local['x-frame-options']).to.equal(at(security, 'FrameOptions')['FrameOption']);
     expect(local['referrer-policy']).to.equal(at(security, 'ReferrerPolicy')['ReferrerPolicy']);
     expect(local['x-content-type-options']).to.equal('nosniff');
@@ -174,9 +172,9 @@ describe('web app hosting over the packaged stack (CloudFront, OAC, headers)', f
     it("'unsafe-inline' scripts, a wildcard source, a CSP without the media bucket, and missing HSTS", () => {
       const text = problemsAfter((template) => {
         const security = at(template.Resources['AppResponseHeadersPolicy']?.Properties, 'ResponseHeadersPolicyConfig', 'SecurityHeadersConfig');
-        const join = at(security, 'ContentSecurityPolicy', 'ContentSecurityPolicy')['Fn::Join'] as [string, string[]];
+        const join = at(security, 'ContentSecurityPolicy', 'ContentSecurityPolicy')['Fn::Join'] as [string, unknown[]];
         join[1] = join[1].map((directive) =>
-          directive.startsWith('script-src') ? "script-src 'self' 'unsafe-inline'" : directive.startsWith('connect-src') ? "connect-src 'self' https:" : directive,
+          typeof directive !== 'string' ? "connect-src 'self' https:" : directive.startsWith('script-src') ? "script-src 'self' 'unsafe-inline'" : directive,
         );
         delete security['StrictTransportSecurity'];
       });
@@ -184,6 +182,7 @@ describe('web app hosting over the packaged stack (CloudFront, OAC, headers)', f
       expect(text).to.contain("CSP script-src allows 'unsafe-inline'");
       expect(text).to.contain('CSP connect-src allows https:');
       expect(text).to.contain(`CSP connect-src must allow the media bucket ${mediaOrigin(facts)}`);
+      expect(text).to.contain(`CSP connect-src must allow the live-updates WebSocket API ${LIVE_ORIGIN}`);
       expect(text).to.contain('Strict-Transport-Security must last a year or more');
     });
 

@@ -96,8 +96,8 @@ describe('deploy artefacts (serverless package)', function () {
     for (const group of logGroups) expect(group.Properties?.['RetentionInDays']).to.equal(14);
   });
 
-  it('throttles the HTTP API with the stage limits', () => {
-    const stage = Object.values(dev.template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
-    expect(stage?.Properties?.['DefaultRouteSettings']).to.deep.equal({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+  it('throttles the HTTP and WebSocket APIs with the stage limits', () => {
+    expect(dev.template.Resources['HttpApiStage']?.Properties?.['DefaultRouteSettings']).to.deep.equal({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+    expect(dev.template.Resources['WebsocketsDeploymentStage']?.Properties?.['DefaultRouteSettings']).to.deep.equal({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50, DataTraceEnabled: false, LoggingLevel: 'OFF' });
   });
 });

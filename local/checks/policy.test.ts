@@ -154,6 +154,20 @@ describe('security policy over the packaged stack', function () {
       expect(text).to.contain('AnalysisRequestsTopic: topic not encrypted');
     });
 
+    it('a WebSocket stage unthrottled or without its access log, a second stage, and a route permission any API could use', () => {
+      const problems = problemsAfter((template) => {
+        delete template.Resources['WebsocketsDeploymentStage']?.Properties?.['DefaultRouteSettings'];
+        delete template.Resources['WebsocketsDeploymentStage']?.Properties?.['AccessLogSettings'];
+        template.Resources['ExtraStage'] = structuredClone(template.Resources['HttpApiStage'] as Template['Resources'][string]);
+        delete template.Resources['OpenConnectionLambdaPermissionWebsockets']?.Properties?.['SourceArn'];
+      });
+      const text = problems.join('\n');
+      expect(text).to.contain('WebsocketsDeploymentStage: throttling {}');
+      expect(text).to.contain('WebsocketsDeploymentStage: no access log');
+      expect(text).to.contain('expected one stage of the HTTP API and one of the WebSocket API, found stages of ["${HttpApi}","${HttpApi}","${WebsocketsApi}"]');
+      expect(text).to.contain('OpenConnectionLambdaPermissionWebsockets: invoke permission without SourceArn');
+    });
+
     it('a route without the authorizer, and a function outside the VPC in prod', () => {
       const problems = problemsAfter((template) => {
         const route = Object.values(template.Resources).find((resource) => resource.Properties?.['RouteKey'] === 'GET /v1/media/{id}');

@@ -103,8 +103,11 @@ export function parseCsp(value: string): Map<string, string[]> {
   return directives;
 }
 
+/** The live-updates WebSocket API's origin, as the CSP names it (CloudFormation fills in the API id and region). */
+export const LIVE_ORIGIN = 'wss://${WebsocketsApi}.execute-api.${AWS::Region}.amazonaws.com';
+
 /** The CSP of a response headers policy, rendered (`${...}` where CloudFormation fills in a value). */
-function cspOf(policy: Resource | undefined): string {
+export function cspOf(policy: Resource | undefined): string {
   const csp = asNode(asNode(asNode(policy?.Properties?.['ResponseHeadersPolicyConfig'])['SecurityHeadersConfig'])['ContentSecurityPolicy'])['ContentSecurityPolicy'];
   const join = asNode(csp)['Fn::Join'];
   if (Array.isArray(join)) return asList(join[1]).map(render).join(String(join[0]));
@@ -192,6 +195,7 @@ function checkHeaders(template: HostingTemplate, policyId: string | undefined, f
   for (const directive of ['img-src', 'media-src', 'connect-src']) {
     if (!sources(directive).includes(media)) problems.push(`CSP ${directive} must allow the media bucket ${media} (thumbnails, videos and uploads go straight to S3), found ${JSON.stringify(sources(directive))}`);
   }
+  if (!sources('connect-src').includes(LIVE_ORIGIN)) problems.push(`CSP connect-src must allow the live-updates WebSocket API ${LIVE_ORIGIN}, found ${JSON.stringify(sources('connect-src'))}`);
   if (asNode(security['ContentSecurityPolicy'])['Override'] !== true) problems.push('CSP must override whatever the origin sends');
   const hsts = asNode(security['StrictTransportSecurity']);
   if (!(Number(hsts['AccessControlMaxAgeSec']) >= 31536000) || hsts['Override'] !== true) problems.push(`Strict-Transport-Security must last a year or more, found ${JSON.stringify(hsts)}`);

@@ -48,8 +48,8 @@ export const CONDITIONS: Record<string, Record<string, unknown>> = {
  */
 export const STAR_RESOURCE_ACTIONS = new Set(['rekognition:DetectLabels']);
 
-/** Tables whose items carry a `ttl` attribute (login throttles, sessions, finished analyses). */
-export const TTL_TABLES: Record<string, string> = { UsersTable: 'ttl', SessionsTable: 'ttl', AnalysesTable: 'ttl' };
+/** Tables whose items carry a `ttl` attribute (login throttles, sessions, finished analyses, live connections). */
+export const TTL_TABLES: Record<string, string> = { UsersTable: 'ttl', SessionsTable: 'ttl', AnalysesTable: 'ttl', ConnectionsTable: 'ttl' };
 
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
 const VPC_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
@@ -86,6 +86,7 @@ export function symbolicResource(value: Json, facts: StageFacts, fn: string): st
   for (const partition of ['aws', '${AWS::Partition}']) {
     if (text === `arn:${partition}:s3:::${facts.bucketName}`) return 'bucket';
     if (text === `arn:${partition}:s3:::${facts.bucketName}/media/*`) return 'bucket/media/*';
+    if (text === `arn:${partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${WebsocketsApi}/${facts.stage}/*/@connections/*`) return 'live-connections';
     for (const which of ['private', 'public']) {
       if (text === `arn:${partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${facts.jwtParameterPath}/${which}`) return `jwt/${which}`;
     }
@@ -299,7 +300,8 @@ function checkEdges(template: Template, facts: StageFacts, problems: string[]): 
   for (const missing of functionNames) problems.push(`${missing}: no log group in the template (Lambda would create one that keeps logs forever)`);
 
   const stages = resources.filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Stage');
-  if (stages.length !== 1) problems.push(`expected one HTTP API stage, found ${stages.length}`);
+  const apis = stages.map(([, stage]) => render(stage.Properties?.['ApiId'])).sort();
+  if (JSON.stringify(apis) !== JSON.stringify(['${HttpApi}', '${WebsocketsApi}'])) problems.push(`expected one stage of the HTTP API and one of the WebSocket API, found stages of ${JSON.stringify(apis)}`);
   for (const [id, stage] of stages) {
     const settings = asRecord(stage.Properties?.['DefaultRouteSettings']);
     if (settings['ThrottlingRateLimit'] !== facts.throttle.rateLimit || settings['ThrottlingBurstLimit'] !== facts.throttle.burstLimit) {
@@ -309,7 +311,13 @@ function checkEdges(template: Template, facts: StageFacts, problems: string[]): 
   }
   for (const [id, route] of resources.filter(([, resource]) => resource.Type === 'AWS::ApiGatewayV2::Route')) {
     const key = String(route.Properties?.['RouteKey']);
-    const open = ['GET /v1/health', 'POST /v1/users', 'POST /v1/sessions', 'POST /v1/sessions/refresh', 'GET /v1/.well-known/jwks.json', 'GET /v1/openapi.json', 'GET /docs', 'GET /docs/{file}'];
+    const open = [
+      ...['GET /v1/health', 'POST /v1/users', 'POST /v1/sessions', 'POST /v1/sessions/refresh', 'GET /v1/.well-known/jwks.json', 'GET /v1/openapi.json', 'GET /docs', 'GET /docs/{file}'],
+      // The live-updates WebSocket: openConnection checks the access token (sent as a subprotocol)
+      // and the session itself, and refuses the upgrade without one (docs/live.md); API Gateway
+      // runs authorizers on $connect only, and $disconnect and $default come after a $connect.
+      ...['$connect', '$disconnect', '$default'],
+    ];
     const authorised = route.Properties?.['AuthorizationType'] === 'CUSTOM';
     if (!authorised && !open.includes(key)) problems.push(`${id} (${key}): no authorizer on a route that is not public by design`);
   }

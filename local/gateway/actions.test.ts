@@ -1,5 +1,17 @@
 import { expect } from 'chai';
-import { deleteObjectKeys, dynamodbAuthorizations, s3Authorizations, s3Target, snsAuthorizations, ssmAuthorizations, UnknownOperation } from './actions';
+import {
+  connectionsPath,
+  deleteObjectKeys,
+  dynamodbAuthorizations,
+  dynamodbStreamsAuthorizations,
+  liveAuthorizations,
+  localStreamArn,
+  s3Authorizations,
+  s3Target,
+  snsAuthorizations,
+  ssmAuthorizations,
+  UnknownOperation,
+} from './actions';
 
 const TABLE = 'arn:aws:dynamodb:us-east-1:123456789012:table/t';
 
@@ -91,5 +103,58 @@ describe('what IAM authorises for each AWS request (local/gateway/actions)', () 
     expect(snsAuthorizations(new URLSearchParams('Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At'))).to.deep.equal([{ action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:1:t' }]);
     expect(() => snsAuthorizations(new URLSearchParams('Action=CreateTopic'))).to.throw(UnknownOperation);
     expect(ssmAuthorizations('GetParameter', { Name: '/a/b' })).to.deep.equal([{ action: 'ssm:GetParameter', resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/a/b' }]);
+  });
+
+  describe('DynamoDB Streams', () => {
+    const LOCAL_STREAM = 'arn:aws:dynamodb:ddblocal:000000000000:table/media-library-local-media/stream/2026-01-16T10:00:00.000';
+    const STREAM = 'arn:aws:dynamodb:us-east-1:123456789012:table/media-library-local-media/stream/2026-01-16T10:00:00.000';
+
+    it("rewrites DynamoDB Local's stream ARNs into the local account and region; leaves any other ARN as it is", () => {
+      expect(localStreamArn(LOCAL_STREAM)).to.equal(STREAM);
+      expect(localStreamArn(STREAM)).to.equal(STREAM);
+      expect(localStreamArn('arn:aws:dynamodb:eu-west-1:999999999999:table/t/stream/x')).to.equal('arn:aws:dynamodb:eu-west-1:999999999999:table/t/stream/x');
+    });
+
+    it('DescribeStream and GetShardIterator on the stream ARN they name', () => {
+      expect(dynamodbStreamsAuthorizations('DescribeStream', { StreamArn: LOCAL_STREAM })).to.deep.equal([{ action: 'dynamodb:DescribeStream', resource: STREAM }]);
+      expect(dynamodbStreamsAuthorizations('GetShardIterator', { StreamArn: LOCAL_STREAM, ShardId: 'shardId-1', ShardIteratorType: 'LATEST' })).to.deep.equal([
+        { action: 'dynamodb:GetShardIterator', resource: STREAM },
+      ]);
+    });
+
+    it("GetRecords on the stream its shard iterator starts with; an iterator that names none is the engine's to refuse", () => {
+      expect(dynamodbStreamsAuthorizations('GetRecords', { ShardIterator: `${LOCAL_STREAM}|001|c2hhcmRJZC0w` })).to.deep.equal([{ action: 'dynamodb:GetRecords', resource: STREAM }]);
+      expect(dynamodbStreamsAuthorizations('GetRecords', { ShardIterator: 'garbage' })).to.deep.equal([]);
+    });
+
+    it('ListStreams on `*`: the service authorization reference gives it no resource type', () => {
+      expect(dynamodbStreamsAuthorizations('ListStreams', { TableName: 'media-library-local-media' })).to.deep.equal([{ action: 'dynamodb:ListStreams', resource: '*' }]);
+    });
+
+    it('refuses to guess an operation it does not know', () => {
+      expect(() => dynamodbStreamsAuthorizations('UpdateStream', {})).to.throw(UnknownOperation);
+    });
+  });
+
+  describe('API Gateway Management API (live updates)', () => {
+    it('finds the connection of a /@connections/{connectionId} path, decoded', () => {
+      expect(connectionsPath('/@connections/L0SM9cOFvHcCIhw%3D')).to.deep.equal({ kind: 'connection', connectionId: 'L0SM9cOFvHcCIhw=' });
+      expect(connectionsPath('/%40connections/%2B%2F%3D')).to.deep.equal({ kind: 'connection', connectionId: '+/=' });
+      expect(connectionsPath('/@connections')).to.deep.equal({ kind: 'other-connections' });
+      expect(connectionsPath('/@connections/')).to.deep.equal({ kind: 'other-connections' });
+      expect(connectionsPath('/@connections/a/b')).to.deep.equal({ kind: 'other-connections' });
+      expect(connectionsPath('/@connections/%E0%A4%A')).to.deep.equal({ kind: 'other-connections' });
+      expect(connectionsPath('/')).to.deep.equal({ kind: 'not-connections' });
+      expect(connectionsPath('/local')).to.deep.equal({ kind: 'not-connections' });
+    });
+
+    it("execute-api:ManageConnections on the API's route of the method, as AWS names it", () => {
+      expect(liveAuthorizations('POST')).to.deep.equal([
+        { action: 'execute-api:ManageConnections', resource: 'arn:aws:execute-api:us-east-1:123456789012:local-live-api/local/POST/@connections/{connectionId}' },
+      ]);
+      expect(liveAuthorizations('delete', { accountId: '1', region: 'eu-west-1', partition: 'aws' }, { apiId: 'abc', stage: 'prod' })).to.deep.equal([
+        { action: 'execute-api:ManageConnections', resource: 'arn:aws:execute-api:eu-west-1:1:abc/prod/DELETE/@connections/{connectionId}' },
+      ]);
+    });
   });
 });

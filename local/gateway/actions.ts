@@ -7,7 +7,7 @@
  * not know is refused loudly rather than guessed.
  */
 import type { AuthorizationRequest } from './authorize';
-import { LOCAL_ACCOUNT, type Account } from './roles';
+import { LOCAL_ACCOUNT, LOCAL_LIVE_API_ID, LOCAL_STAGE, type Account } from './roles';
 
 export class UnknownOperation extends Error {}
 
@@ -57,6 +57,77 @@ export function dynamodbAuthorizations(operation: string, body: Json, account: A
     default:
       throw new UnknownOperation(`DynamoDB ${operation}`);
   }
+}
+
+/**
+ * DynamoDB Local names its streams in its own account and region
+ * (`arn:aws:dynamodb:ddblocal:000000000000:table/<name>/stream/<label>`); IAM sees them in the
+ * local account and region, as the roles name them (roles.ts resolves `Fn::GetAtt [T, StreamArn]`).
+ * Any other ARN is authorised as it is.
+ */
+export function localStreamArn(arn: string, account: Account = LOCAL_ACCOUNT): string {
+  const match = /^arn:([^:]+):dynamodb:ddblocal:000000000000:(table\/.*)$/.exec(arn);
+  return match === null ? arn : `arn:${match[1] as string}:dynamodb:${account.region}:${account.accountId}:${match[2] as string}`;
+}
+
+/**
+ * DynamoDB Streams (JSON 1.0 protocol, served by DynamoDB Local on the same port):
+ * `X-Amz-Target: DynamoDBStreams_20120810.<Operation>`. Lambda's event source mapping reads a
+ * stream with the function's execution role, so the local stream poller signs as the function.
+ */
+export function dynamodbStreamsAuthorizations(operation: string, body: Json, account: Account = LOCAL_ACCOUNT): AuthorizationRequest[] {
+  const onStream = (name: string, arn: string): AuthorizationRequest[] =>
+    // Not an ARN at all: nothing IAM could name; the engine refuses it (ValidationException), as AWS does.
+    arn.startsWith('arn:') ? [{ action: `dynamodb:${name}`, resource: localStreamArn(arn, account) }] : [];
+  switch (operation) {
+    case 'ListStreams':
+      // The service authorization reference gives ListStreams no resource type: it is authorised
+      // on `*` only, so a grant on stream ARNs (what serverless adds for a stream event) never allows it.
+      return [{ action: 'dynamodb:ListStreams', resource: '*' }];
+    case 'DescribeStream':
+    case 'GetShardIterator':
+      return onStream(operation, text(body['StreamArn']));
+    case 'GetRecords': {
+      // A shard iterator starts with its stream's ARN: `<stream arn>|<sequence>|<opaque>` (AWS and DynamoDB Local alike).
+      const iterator = text(body['ShardIterator']);
+      const bar = iterator.indexOf('|');
+      return onStream(operation, bar === -1 ? '' : iterator.slice(0, bar));
+    }
+    default:
+      throw new UnknownOperation(`DynamoDB Streams ${operation}`);
+  }
+}
+
+/** The API Gateway Management API of a WebSocket API: `/@connections/{connectionId}`, as the path arrives on the wire. */
+export type ConnectionsPath = { kind: 'connection'; connectionId: string } | { kind: 'other-connections' } | { kind: 'not-connections' };
+
+export function connectionsPath(rawPath: string): ConnectionsPath {
+  const decode = (segment: string): string | undefined => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return undefined;
+    }
+  };
+  const segments = rawPath.split('/').slice(1).map(decode);
+  if (segments[0] !== '@connections') return { kind: 'not-connections' };
+  const connectionId = segments[1];
+  return segments.length === 2 && connectionId !== undefined && connectionId !== '' ? { kind: 'connection', connectionId } : { kind: 'other-connections' };
+}
+
+/**
+ * What IAM authorises for a call of the Management API (PostToConnection, DeleteConnection,
+ * GetConnection): `execute-api:ManageConnections` on
+ * `arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/@connections/{connectionId}`.
+ * The last segment is the route's own `{connectionId}`, not the connection's id: that is the
+ * resource AWS names when it refuses the call (e.g. "… is not authorized to perform:
+ * execute-api:ManageConnections on resource:
+ * arn:aws:execute-api:us-east-1:********8512:uuhovneo02/Prod/POST/@connections/{connectionId}"),
+ * and the one the documented `…/POST/@connections` ARN format extends
+ * (docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html).
+ */
+export function liveAuthorizations(method: string, account: Account = LOCAL_ACCOUNT, api: { apiId: string; stage: string } = { apiId: LOCAL_LIVE_API_ID, stage: LOCAL_STAGE }): AuthorizationRequest[] {
+  return [{ action: 'execute-api:ManageConnections', resource: `arn:${account.partition}:execute-api:${account.region}:${account.accountId}:${api.apiId}/${api.stage}/${method.toUpperCase()}/@connections/{connectionId}` }];
 }
 
 /** SNS (query protocol): the form parameters of the request. */

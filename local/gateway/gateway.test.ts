@@ -4,7 +4,8 @@
  * SDK raises it on AWS (error name, status, message), however the call is made (SDK call,
  * transaction entry, index query, presigned URL, presigned POST).
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, ListStreamsCommand } from '@aws-sdk/client-dynamodb-streams';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -22,23 +23,13 @@ import { localStack } from '../test/stack';
 import { EvidenceLog, readEvidence } from './evidence';
 import type { FunctionRole } from './roles';
 import { startGateway, type RunningGateway } from './server';
+import { testRole } from '../test/roles';
 
 const TABLE = 'media-library-local-media';
 const TABLE_ARN = `arn:aws:dynamodb:us-east-1:123456789012:table/${TABLE}`;
 const BUCKET = 'media-library-local-media';
 
-function role(name: string, statements: Array<Record<string, unknown>>): FunctionRole {
-  const functionName = `media-library-local-${name}`;
-  const roleName = `${functionName}-us-east-1-lambdaRole`;
-  return {
-    name,
-    functionName,
-    roleName,
-    roleArn: `arn:aws:iam::123456789012:role/${roleName}`,
-    sessionArn: `arn:aws:sts::123456789012:assumed-role/${roleName}/${functionName}`,
-    policies: [{ name: 'test', document: { Version: '2012-10-17', Statement: statements } }],
-  };
-}
+const role = testRole;
 
 const reader = role('reader', [
   { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: TABLE_ARN },
@@ -54,7 +45,15 @@ const writer = role('writer', [
   { Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: TABLE_ARN },
   { Effect: 'Deny', Action: ['s3:DeleteObject'], Resource: `arn:aws:s3:::${BUCKET}/media/protected/*` },
 ]);
-const roles = new Map([reader, lister, writer].map((r) => [r.functionName, r]));
+// As serverless writes the role of a function with a stream event (pushChanges).
+const streamReader = role('streamReader', [
+  {
+    Effect: 'Allow',
+    Action: ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'],
+    Resource: [`${TABLE_ARN}/stream/*`],
+  },
+]);
+const roles = new Map([reader, lister, writer, streamReader].map((r) => [r.functionName, r]));
 
 const as = (r: FunctionRole | string, secret = LOCAL_SECRET_ACCESS_KEY) => ({ accessKeyId: typeof r === 'string' ? r : r.functionName, secretAccessKey: secret });
 
@@ -152,6 +151,57 @@ describe('local AWS gateway', function () {
     it('local tooling is bound by no role', async () => {
       await dynamoAs(as(LOCAL_TOOLING_ACCESS_KEY)).send(new PutItemCommand({ TableName: TABLE, Item: key }));
       expect((await dynamoAs(as(reader)).send(new GetItemCommand({ TableName: TABLE, Key: key }))).Item).to.deep.equal(key);
+    });
+  });
+
+  describe('DynamoDB Streams (DynamoDB Local serves them on the same port)', () => {
+    const streamsAs = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new DynamoDBStreamsClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    let streamArn: string;
+    before(async () => {
+      // Lambda's event source mapping is given the stream's ARN; here local tooling looks it up.
+      streamArn = (await dynamoAs(as(LOCAL_TOOLING_ACCESS_KEY)).send(new DescribeTableCommand({ TableName: TABLE }))).Table?.LatestStreamArn as string;
+      expect(streamArn).to.match(/^arn:aws:dynamodb:ddblocal:000000000000:table\/media-library-local-media\/stream\//);
+    });
+    const authorisedArn = (): string => streamArn.replace('arn:aws:dynamodb:ddblocal:000000000000:', 'arn:aws:dynamodb:us-east-1:123456789012:');
+
+    it("lets a role with the stream actions read the stream, authorised on the stream's ARN in the local account", async () => {
+      const client = streamsAs(as(streamReader));
+      const shards = (await client.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription?.Shards ?? [];
+      const open = shards.find((shard) => shard.SequenceNumberRange?.EndingSequenceNumber === undefined) ?? shards.at(-1);
+      let iterator = (await client.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: open?.ShardId, ShardIteratorType: 'LATEST' }))).ShardIterator;
+      const item = { pk: { S: `STREAM#${ulid()}` }, sk: { S: 'ITEM' } };
+      await dynamoAs(as(LOCAL_TOOLING_ACCESS_KEY)).send(new PutItemCommand({ TableName: TABLE, Item: item }));
+      const seen: string[] = [];
+      for (let attempt = 0; attempt < 20 && !seen.includes(item.pk.S) && iterator !== undefined; attempt += 1) {
+        const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        seen.push(...(page.Records ?? []).map((record) => record.dynamodb?.Keys?.['pk']?.S ?? ''));
+        iterator = page.NextShardIterator;
+      }
+      expect(seen).to.include(item.pk.S);
+      const evidence = readEvidence(evidenceFile);
+      for (const action of ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords']) {
+        expect(evidence).to.deep.include({ fn: 'streamReader', action, resource: authorisedArn() });
+      }
+    });
+
+    it('refuses ListStreams to a role that has it on the stream ARNs only: IAM authorises it on `*`', async () => {
+      const error = await failure(streamsAs(as(streamReader)).send(new ListStreamsCommand({ TableName: TABLE })));
+      expect([error.name, error.$metadata?.httpStatusCode]).to.deep.equal(['AccessDeniedException', 400]);
+      expect(error.message).to.contain('dynamodb:ListStreams on resource: *');
+    });
+
+    it('refuses a role without the stream actions, naming the stream as IAM sees it', async () => {
+      const error = await failure(streamsAs(as(reader)).send(new DescribeStreamCommand({ StreamArn: streamArn })));
+      expect(error.name).to.equal('AccessDeniedException');
+      expect(error.message).to.contain(`dynamodb:DescribeStream on resource: ${authorisedArn()} because`);
+      const records = await failure(streamsAs(as(reader)).send(new GetRecordsCommand({ ShardIterator: `${streamArn}|001|AAAA` })));
+      expect(records.message).to.contain(`dynamodb:GetRecords on resource: ${authorisedArn()} because`);
+    });
+
+    it('leaves an iterator that names no stream to the engine, which refuses it as DynamoDB does', async () => {
+      const error = await failure(streamsAs(as(streamReader)).send(new GetRecordsCommand({ ShardIterator: 'not-an-iterator' })));
+      expect(error.name).to.equal('ValidationException');
     });
   });
 

@@ -1,7 +1,9 @@
 /**
  * Starts the local AWS gateway in front of each stand-in of a local stack (npm start, the test
- * harness, the benchmarks): DynamoDB, S3, SNS, and SSM (answered by the gateway itself from the
- * local key files, as the stage's two JWT key parameters).
+ * harness, the benchmarks): DynamoDB (and its Streams API), S3, SNS, SSM (answered by the gateway
+ * itself from the local key files, as the stage's two JWT key parameters), and the live-updates
+ * WebSocket API (serverless-offline's WebSocket server: the upgrades of clients, and the
+ * functions' calls of its Management API).
  */
 import fs from 'node:fs';
 import { serviceConfig } from '../stack/serviceConfig';
@@ -19,9 +21,13 @@ export async function localRoles(): Promise<Map<string, FunctionRole>> {
 
 export interface LocalGatewayOptions {
   /** Where each gateway listens (0 or unset: a free port). */
-  ports?: { dynamodb?: number; s3?: number; sns?: number; ssm?: number };
-  /** The stand-ins behind them; a service without a backend gets no gateway. */
-  backends: { dynamodb?: string; s3?: string; sns?: string };
+  ports?: { dynamodb?: number; s3?: number; sns?: number; ssm?: number; live?: number };
+  /**
+   * The stand-ins behind them; a service without a backend gets no gateway. `live`:
+   * serverless-offline's WebSocket server (its `websocketPort`), which serves both the WebSocket
+   * upgrades and the Management API (`/@connections/{connectionId}`) on one port.
+   */
+  backends: { dynamodb?: string; s3?: string; sns?: string; live?: string };
   /** Whether to serve SSM (the gateway answers it itself, from the key files). */
   ssm?: boolean;
   /** The local signing keys, served as the stage's two SSM parameters (needed with `ssm`). */
@@ -34,8 +40,9 @@ export interface LocalGatewayOptions {
 }
 
 export interface LocalGateways {
-  endpoints: { dynamodb?: string; s3?: string; sns?: string; ssm?: string };
-  ports: { dynamodb?: number; s3?: number; sns?: number; ssm?: number };
+  /** `live`: http://127.0.0.1:<port>, the Management API's endpoint (LIVE_ENDPOINT); clients open ws://127.0.0.1:<port>. */
+  endpoints: { dynamodb?: string; s3?: string; sns?: string; ssm?: string; live?: string };
+  ports: { dynamodb?: number; s3?: number; sns?: number; ssm?: number; live?: number };
   denials(): Denial[];
   stop(): Promise<void>;
 }
@@ -55,7 +62,7 @@ export async function startLocalGateways(options: LocalGatewayOptions): Promise<
   const evidence = new EvidenceLog();
   const common = { roles, evidence, ...(options.onDenied === undefined ? {} : { onDenied: options.onDenied }) };
   const started: RunningGateway[] = [];
-  const start = async (service: 'dynamodb' | 's3' | 'sns', backend: string | undefined): Promise<RunningGateway | undefined> => {
+  const start = async (service: 'dynamodb' | 's3' | 'sns' | 'live', backend: string | undefined): Promise<RunningGateway | undefined> => {
     if (backend === undefined) return undefined;
     const gateway = await startGateway({ ...common, service, backend, port: options.ports?.[service] ?? 0, ...(service === 's3' ? { corsOrigins: [...stage.corsOrigins, ...(options.corsOrigins ?? [])] } : {}) });
     started.push(gateway);
@@ -65,11 +72,12 @@ export async function startLocalGateways(options: LocalGatewayOptions): Promise<
     const dynamodb = await start('dynamodb', options.backends.dynamodb);
     const s3 = await start('s3', options.backends.s3);
     const sns = await start('sns', options.backends.sns);
+    const live = await start('live', options.backends.live);
     const ssm = options.ssm === true ? await startGateway({ ...common, service: 'ssm', port: options.ports?.ssm ?? 0, parameters }) : undefined;
     if (ssm !== undefined) started.push(ssm);
     return {
-      endpoints: { ...(dynamodb && { dynamodb: dynamodb.endpoint }), ...(s3 && { s3: s3.endpoint }), ...(sns && { sns: sns.endpoint }), ...(ssm && { ssm: ssm.endpoint }) },
-      ports: { ...(dynamodb && { dynamodb: dynamodb.port }), ...(s3 && { s3: s3.port }), ...(sns && { sns: sns.port }), ...(ssm && { ssm: ssm.port }) },
+      endpoints: { ...(dynamodb && { dynamodb: dynamodb.endpoint }), ...(s3 && { s3: s3.endpoint }), ...(sns && { sns: sns.endpoint }), ...(ssm && { ssm: ssm.endpoint }), ...(live && { live: live.endpoint }) },
+      ports: { ...(dynamodb && { dynamodb: dynamodb.port }), ...(s3 && { s3: s3.port }), ...(sns && { sns: sns.port }), ...(ssm && { ssm: ssm.port }), ...(live && { live: live.port }) },
       denials: () => started.flatMap((gateway) => gateway.denials),
       stop: async () => {
         await Promise.all(started.map((gateway) => gateway.stop()));

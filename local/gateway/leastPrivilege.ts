@@ -37,6 +37,12 @@ export const UNEXERCISED_LOCALLY: Array<{ action: string; fn?: string; reason: s
       "Rekognition's DetectLabels reads the image from S3 itself, with the caller's permission (the request names the bucket and key, the bytes never pass through the function); without a Rekognition stand-in the local stage runs without labels, so nothing reads it.",
   },
   {
+    action: 'dynamodb:ListStreams',
+    fn: 'pushChanges',
+    reason:
+      "serverless adds it, with GetRecords, GetShardIterator and DescribeStream, to the role of every function with a DynamoDB stream event; it cannot be removed from serverless.yml. It is never used: Lambda's event source mapping reads the stream it is given by ARN, and IAM authorises ListStreams on `*` only, so this grant on the stream ARNs could not allow it anyway (the local gateway refuses it too).",
+  },
+  {
     action: 'rekognition:DetectLabels',
     fn: 'runAnalysis',
     reason: 'Labels come from Amazon Rekognition on stages that enable them (rekognitionLabels); there is no Rekognition stand-in, so the local stage runs without labels. The adapter is unit-tested with a stubbed client.',

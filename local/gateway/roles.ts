@@ -8,6 +8,17 @@ import type { PackagedTemplate } from './template';
 /** The account and region the local stage pretends to live in (serverless-offline-sns uses this account too). */
 export const LOCAL_ACCOUNT = { accountId: '123456789012', region: 'us-east-1', partition: 'aws' } as const;
 export type Account = { accountId: string; region: string; partition: string };
+/**
+ * What `Ref` of the live-updates WebSocket API (serverless' `WebsocketsApi`) resolves to locally:
+ * the API id, a fixed stand-in for the random id API Gateway assigns at deploy time. The local
+ * AWS gateway authorises @connections calls on this id (local/gateway/actions.ts).
+ */
+export const LOCAL_LIVE_API_ID = 'local-live-api';
+/** The stage the local stack runs as (the API's stage in execute-api ARNs). */
+export const LOCAL_STAGE = 'local';
+
+/** The local id of an API Gateway v2 API (HTTP or WebSocket) of the template, by its logical id. */
+export const localApiId = (logicalId: string): string => (logicalId === 'WebsocketsApi' ? LOCAL_LIVE_API_ID : `local-${logicalId.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`);
 
 export interface PolicyDocument {
   Version?: string;
@@ -63,6 +74,8 @@ export class IntrinsicResolver {
         return this.property(name, 'FunctionName');
       case 'AWS::IAM::Role':
         return this.property(name, 'RoleName');
+      case 'AWS::ApiGatewayV2::Api':
+        return localApiId(name);
       default:
         throw new Error(`Ref ${name}: the local gateway does not know what a ${resource?.Type ?? 'missing resource'} resolves to`);
     }
@@ -88,6 +101,10 @@ export class IntrinsicResolver {
       }
     }
     if (attribute === 'TopicArn' && resource?.Type === 'AWS::SNS::Topic') return this.ref(name);
+    // A stream's ARN ends in its label, the time the stream was made: known only once it exists
+    // (DynamoDB Local makes a new one with every table it creates). Every label of the table's
+    // stream stands in for it; the gateway authorises the label a call names (actions.ts).
+    if (attribute === 'StreamArn' && resource?.Type === 'AWS::DynamoDB::Table') return `${this.getAtt(name, 'Arn')}/stream/*`;
     throw new Error(`Fn::GetAtt ${name}.${attribute}: the local gateway does not know this attribute of a ${resource?.Type ?? 'missing resource'}`);
   }
 

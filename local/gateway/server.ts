@@ -9,15 +9,32 @@
  *
  * Functions sign with their deployed name as access key id (shared/aws/localCredentials.ts),
  * just as a Lambda role session names its function.
+ *
+ * The `live` gateway stands in front of serverless-offline's WebSocket server: it passes every
+ * WebSocket upgrade through untouched (the API's $connect route runs our function, which
+ * decides, as on AWS), and authorises every call of the Management API
+ * (`/@connections/{connectionId}`), which AWS authenticates and authorises as any AWS API.
  */
 import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
+import type { Duplex } from 'node:stream';
 import { LOCAL_SECRET_ACCESS_KEY, LOCAL_TOOLING_ACCESS_KEY } from '../../shared/aws/localCredentials';
-import { deleteObjectKeys, dynamodbAuthorizations, s3Authorizations, s3Target, snsAuthorizations, ssmAuthorizations, UnknownOperation } from './actions';
+import {
+  connectionsPath,
+  deleteObjectKeys,
+  dynamodbAuthorizations,
+  dynamodbStreamsAuthorizations,
+  liveAuthorizations,
+  s3Authorizations,
+  s3Target,
+  snsAuthorizations,
+  ssmAuthorizations,
+  UnknownOperation,
+} from './actions';
 import { decide, type AuthorizationRequest } from './authorize';
-import { notAuthenticated, notAuthorized, sendServiceError, type GatewayService, type ServiceError } from './errors';
+import { LIVE_MAX_PAYLOAD_BYTES, liveErrors, notAuthenticated, notAuthorized, sendServiceError, type GatewayService, type ServiceError } from './errors';
 import { EvidenceLog } from './evidence';
 import { checkPostPolicy, spoolPostUpload } from './postPolicy';
 import { LOCAL_ACCOUNT, type FunctionRole } from './roles';
@@ -146,9 +163,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const result = verifySignature(wire, secretFor, now());
     if (!result.ok) {
       const problem = result.code === 'InvalidAccessKeyId' ? 'unknown-key' : result.message === 'Request has expired' ? 'expired' : 'bad-signature';
+      const expected = result.details;
       // S3 has its own words for malformed query authentication; the other services fold them into a bad signature.
-      const shaped = service === 's3' && problem === 'bad-signature' && result.code !== 'SignatureDoesNotMatch' ? { status: result.status, code: result.code, message: result.message } : notAuthenticated(service, problem, result.code === 'RequestTimeTooSkewed' ? result.message : undefined);
+      const shaped =
+        service === 's3' && problem === 'bad-signature' && result.code !== 'SignatureDoesNotMatch'
+          ? { status: result.status, code: result.code, message: result.message }
+          : service === 'live' && result.code === 'SignatureDoesNotMatch' && expected?.['CanonicalRequest'] !== undefined && expected['StringToSign'] !== undefined
+            ? liveErrors.signatureMismatch(expected['CanonicalRequest'], expected['StringToSign'])
+            : notAuthenticated(service, problem, result.code === 'RequestTimeTooSkewed' ? result.message : undefined);
       refuse(request, response, shaped);
+      return undefined;
+    }
+    // API Gateway checks the credential scope names it, in its region (the SDK signs execute-api).
+    if (service === 'live' && result.service !== 'execute-api') {
+      refuse(request, response, liveErrors.wrongScope('service', result.service));
+      return undefined;
+    }
+    if (service === 'live' && result.region !== LOCAL_ACCOUNT.region) {
+      refuse(request, response, liveErrors.wrongScope('region', result.region));
       return undefined;
     }
     return callerOf(result.accessKeyId);
@@ -210,7 +242,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const operation = target(request);
     const json = (body.length === 0 ? {} : JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
     if (service === 'dynamodb') {
-      if (!(await authorise(request, response, caller, () => dynamodbAuthorizations(operation, json)))) return;
+      // DynamoDB Local serves the Streams API on the same port: `DynamoDBStreams_20120810.<Operation>`.
+      const streams = String(request.headers['x-amz-target'] ?? '').startsWith('DynamoDBStreams_');
+      if (!(await authorise(request, response, caller, () => (streams ? dynamodbStreamsAuthorizations(operation, json) : dynamodbAuthorizations(operation, json))))) return;
       // DynamoDB Local checks no signature but accepts only access keys of letters and digits.
       const authorization = String(request.headers.authorization ?? '').replace(/Credential=[^/]+\//, 'Credential=local/');
       await forward(request, response, { path: request.url ?? '/', headers: { ...request.headers, authorization }, body });
@@ -316,13 +350,104 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   }
 
+  /**
+   * The live-updates WebSocket API's HTTP side. `/@connections/{connectionId}` is the Management
+   * API (PostToConnection, DeleteConnection, GetConnection): signed, authorised, limited to
+   * AWS's 128 KB message, then forwarded to serverless-offline, which answers it on the same port.
+   * Anything else is the stand-in's to answer (a plain GET of the WebSocket URL, 426).
+   */
+  async function handleLive(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const method = request.method ?? 'GET';
+    const wire = wireOf(request);
+    const path = connectionsPath(wire.rawPath);
+    if (path.kind === 'not-connections') {
+      await forward(request, response, { path: request.url ?? '/', headers: request.headers });
+      return;
+    }
+    const body = await readBody(request);
+    const caller = authenticate(request, response, { ...wire, body });
+    if (caller === undefined) return;
+    if (path.kind !== 'connection' || !['POST', 'DELETE', 'GET'].includes(method)) {
+      refuse(request, response, liveErrors.forbidden());
+      return;
+    }
+    if (!(await authorise(request, response, caller, () => liveAuthorizations(method)))) return;
+    if (method === 'POST' && body.length > LIVE_MAX_PAYLOAD_BYTES) {
+      refuse(request, response, liveErrors.payloadTooLarge());
+      return;
+    }
+    await forward(request, response, { path: request.url ?? '/', headers: request.headers, body }, (upstream) => {
+      // serverless-offline answers a closed (or unknown) connection with a bare 410; AWS names it.
+      if (upstream.statusCode !== 410) return true;
+      refuse(request, response, liveErrors.gone());
+      return false;
+    });
+  }
+
+  /** Sockets of upgraded (WebSocket) connections, both sides: no longer the HTTP server's to close. */
+  const tunnels = new Set<Duplex>();
+
+  /**
+   * A WebSocket upgrade, passed to the stand-in byte for byte: the request head as it came, then
+   * both directions piped, so the handshake's answer (101 with the selected subprotocol, or the
+   * $connect route's refusal such as 401) reaches the client unchanged.
+   */
+  function tunnel(request: IncomingMessage, client: Duplex, head: Buffer): void {
+    if (backend === undefined) {
+      client.destroy();
+      return;
+    }
+    // Nothing the client sends may be lost before the stand-in is there to read it (pipe resumes).
+    client.pause();
+    const upstream = net.connect({ host: backend.hostname, port: Number(backend.port || 80) });
+    tunnels.add(client);
+    tunnels.add(upstream);
+    let connected = false;
+    const destroyBoth = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    // An orderly close of one side ends the other once what it still has to send is sent.
+    const endOther = (other: Duplex, self: Duplex) => (): void => {
+      tunnels.delete(self);
+      if (!other.destroyed) other.end();
+    };
+    upstream.setNoDelay(true);
+    if (client instanceof net.Socket) client.setNoDelay(true);
+    upstream.once('connect', () => {
+      connected = true;
+      const lines = [`${request.method ?? 'GET'} ${request.url ?? '/'} HTTP/${request.httpVersion}`];
+      for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) lines.push(`${request.rawHeaders[index] as string}: ${request.rawHeaders[index + 1] as string}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    upstream.once('error', (error) => {
+      if (connected || !client.writable) {
+        destroyBoth();
+        return;
+      }
+      // The stand-in is not (yet) listening: say so in HTTP, then hang up.
+      const body = JSON.stringify({ message: `local stand-in unavailable: ${error.message}` });
+      client.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    client.once('error', destroyBoth);
+    upstream.once('close', endOther(client, upstream));
+    client.once('close', endOther(upstream, client));
+  }
+
   const server = http.createServer((request, response) => {
-    const handle = service === 's3' ? handleS3 : handleJsonService;
+    const handle = service === 's3' ? handleS3 : service === 'live' ? handleLive : handleJsonService;
     handle(request, response).catch((error: unknown) => {
       console.error(`[gateway] ${service}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!response.headersSent) refuse(request, response, { status: 500, code: 'InternalError', message: 'local gateway error (see its log)' });
       else response.destroy();
     });
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (service === 'live') tunnel(request, socket, head);
+    else socket.destroy();
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -336,6 +461,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     denials,
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const socket of tunnels) socket.destroy();
+        tunnels.clear();
         server.closeAllConnections();
         server.close(() => {
           fs.rmSync(tempDir, { recursive: true, force: true });

@@ -118,5 +118,14 @@ describe('breaking changes against the released contract', () => {
       });
       expect(problems).to.deep.equal([]);
     });
+
+    it('new webhooks with new components (the live-updates events), as the current document adds them', () => {
+      const problems = change((d) => {
+        d['webhooks']['liveMediaDeleted'] = { post: { operationId: 'liveMediaDeleted', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/MediaDeletedEvent' } } } } } };
+        schemas(d)['MediaDeletedEvent'] = { type: 'object', properties: { type: { const: 'media.deleted' }, mediaId: { type: 'string' } }, required: ['type', 'mediaId'] };
+        schemas(d)['LiveEvent'] = { oneOf: [{ $ref: '#/components/schemas/MediaDeletedEvent' }] };
+      });
+      expect(problems).to.deep.equal([]);
+    });
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as z from 'zod/mini';
 import type * as core from 'zod/v4/core';
 import { ErrorResponse } from '../../shared/schemas/common';
+import { LIVE_COMPONENT, LIVE_CONNECTION, LIVE_DESCRIPTION, LIVE_EVENT_DESCRIPTION, LIVE_EVENTS, LIVE_TAG, LiveEvent } from './live';
 import { OPERATIONS, type Operation } from './routes';
 
 type Schema = core.$ZodType;
@@ -101,6 +102,9 @@ function components(): { schemas: Record<string, Json>; nameOf: Map<Schema, stri
     registry.add(schema, { id: name });
   }
   registry.add(ErrorResponse, { id: 'Error' });
+  // What the live-updates WebSocket pushes: the union, and each event under its own name.
+  registry.add(LiveEvent, { id: LIVE_COMPONENT });
+  for (const event of LIVE_EVENTS) registry.add(event.schema, { id: event.component });
   const generated = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     io: 'output',
@@ -118,6 +122,13 @@ function components(): { schemas: Record<string, Json>; nameOf: Map<Schema, stri
   schemas['Error'] = {
     ...schemas['Error'],
     description: 'Every error the service itself answers with: a stable machine-readable `code`, a human message, and details where they help.',
+  };
+  // Tools that generate a client switch on `type` with this (the variants are named components).
+  for (const event of LIVE_EVENTS) schemas[event.component] = { description: `\`${event.type}\`: ${event.summary.toLowerCase()}.`, ...schemas[event.component] };
+  schemas[LIVE_COMPONENT] = {
+    description: LIVE_EVENT_DESCRIPTION,
+    ...schemas[LIVE_COMPONENT],
+    discriminator: { propertyName: 'type', mapping: Object.fromEntries(LIVE_EVENTS.map((event) => [event.type, `#/components/schemas/${event.component}`])) },
   };
   schemas['GatewayMessage'] = {
     type: 'object',
@@ -260,6 +271,7 @@ const TAGS = [
   { name: 'tags', description: 'The caller’s tags with counts' },
   { name: 'analyses', description: 'Asynchronous image analysis: poll or receive a signed callback' },
   { name: 'service', description: 'Health and this documentation' },
+  LIVE_TAG,
 ];
 
 const DESCRIPTION = `The backend of a photo and video library: content in S3, metadata in DynamoDB, JWT sessions.
@@ -272,7 +284,29 @@ const DESCRIPTION = `The backend of a photo and video library: content in S3, me
 
 **Lists** answer \`{"items": […], "nextCursor": "…" | null}\`; pass \`cursor\` back for the next page, \`limit\` 1–100 (default 25).
 
+${LIVE_DESCRIPTION}
+
 **Versions.** This is v1: its released contract (docs/contract/v1.json) only ever grows; a breaking change would be a new /v2 beside it.`;
+
+/** One webhook per live event: a message pushed over the WebSocket rather than an HTTP request. */
+function liveWebhooks(): Record<string, Json> {
+  const webhooks: Record<string, Json> = {};
+  for (const event of LIVE_EVENTS) {
+    webhooks[event.operationId] = {
+      post: {
+        operationId: event.operationId,
+        tags: [LIVE_TAG.name],
+        summary: `Live: ${event.summary.charAt(0).toLowerCase()}${event.summary.slice(1)} (\`${event.type}\`)`,
+        description:
+          `${event.description}\n\nPushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: ` +
+          'see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.',
+        requestBody: { required: true, content: { [JSON_TYPE]: { schema: ref(event.component), example: event.example } } },
+        responses: { '200': { description: 'Nothing is answered: a pushed message is not acknowledged.' } },
+      },
+    };
+  }
+  return webhooks;
+}
 
 export function buildOpenApi(): Json {
   const { schemas, nameOf } = components();
@@ -336,7 +370,10 @@ export function buildOpenApi(): Json {
           },
         },
       },
+      ...liveWebhooks(),
     },
+    // OpenAPI has no WebSocket operations: the connection itself, for readers and tools.
+    'x-live-updates': LIVE_CONNECTION,
     components: {
       schemas,
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token of `POST /v1/sessions` or `POST /v1/sessions/refresh`.' } },

@@ -1,12 +1,17 @@
 /**
  * `npm run load`: many users doing what users do, at once, against the stack of `npm start`.
  *
- * Each of LOAD_USERS (100) users signs up, logs in, uploads LOAD_IMAGES (5) images through the
- * presigned POST flow, waits until they are ready, lists them, tags each, lists the tags,
- * analyses one (polling until it succeeded) and logs out; LOAD_CONCURRENCY (20) users run at a
- * time. Then the consistency checker reads every store for these users (nothing is in flight
- * any more). The run passes with zero errors (every answer 2xx), every upload `ready`, every
- * analysis `succeeded` and zero violations; it prints p50/p95/p99 per route and the throughput.
+ * Each of LOAD_USERS (100) users signs up, logs in and opens a live-updates WebSocket connection
+ * (all of them first: LOAD_USERS connections are open at once for the whole run). Then each
+ * uploads LOAD_IMAGES (5) images through the presigned POST flow, waits until they are ready,
+ * lists them, tags each, lists the tags, analyses one (polling until it succeeded) and logs out;
+ * LOAD_CONCURRENCY (20) users run at a time. Every connection must have received exactly its
+ * person's events (media.ready for each upload, metadata.updated for each tag edit,
+ * analysis.finished, then session.revoked and the close at logout) and nothing of anybody else.
+ * Then the consistency checker reads every store for these users (nothing is in flight any
+ * more). The run passes with zero errors (every answer 2xx), every upload `ready`, every
+ * analysis `succeeded`, no live event missing or misdelivered and zero violations; it prints
+ * p50/p95/p99 per route, the push latency and the throughput.
  *
  * By default it starts its own `npm start` (local/start.ts) on free ports with a throwaway data
  * folder and stops it afterwards; `--url http://localhost:3000` uses one that is running (the
@@ -30,6 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { findOperation } from '../test/contract';
+import { openLive, protocolsFor, type LiveClient } from '../test/live';
 import { freePortsSync } from '../stack/ports';
 import { REPO_ROOT } from '../stack/serviceConfig';
 import { checkConsistency, formatFinding, localTarget } from './consistency';
@@ -58,6 +64,7 @@ interface Answer<T> {
   status: number;
   body: T;
   text: string;
+  etag?: string;
 }
 
 /** Per-route figures: every request's latency and status. */
@@ -70,7 +77,8 @@ class Recorder {
     figures.latencies.push(ms);
     figures.statuses[status] = (figures.statuses[status] ?? 0) + 1;
     this.routes.set(route, figures);
-    if (status < 200 || status >= 300) this.errors.push(`${route} → ${status}: ${detail().slice(0, 300)}`);
+    // 101: a WebSocket handshake that was accepted.
+    if ((status < 200 || status >= 300) && status !== 101) this.errors.push(`${route} → ${status}: ${detail().slice(0, 300)}`);
   }
 
   get requests(): number {
@@ -98,7 +106,8 @@ class Client {
     const pathOnly = urlPath.split('?')[0] as string;
     const route = `${method} ${findOperation(method, pathOnly)?.path ?? pathOnly}`;
     this.recorder.record(route, response.status, performance.now() - started, () => text);
-    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T, text };
+    const etag = response.headers.get('etag');
+    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T, text, ...(etag === null ? {} : { etag }) };
   }
 }
 
@@ -125,18 +134,53 @@ interface Outcome {
   ready: number;
   analysed: boolean;
   userId?: string;
+  /** Live events that did not arrive, or arrived at the wrong person. */
+  missing: number;
+  misdelivered: number;
+  /** From the change's commit (the event's `at`) to its arrival, per event. */
+  pushLatencies: number[];
 }
 
-async function userFlow(api: Client, recorder: Recorder, index: number): Promise<Outcome> {
-  const outcome: Outcome = { ready: 0, analysed: false };
+interface Person {
+  index: number;
+  userId: string;
+  token: string;
+  live: LiveClient;
+}
+
+/** Signs a user up, logs in and opens the live connection the whole flow keeps open. */
+async function prepare(api: Client, recorder: Recorder, liveUrl: string, index: number): Promise<Person | undefined> {
   const email = `load-${index}-${randomBytes(4).toString('hex')}@example.com`;
   const password = `load-password-${randomBytes(6).toString('hex')}`;
   const signUp = await api.call<{ id: string }>('POST', '/v1/users', { body: { email, password, name: `Load ${index}` } });
-  if (signUp.status !== 201) return outcome;
-  outcome.userId = signUp.body.id;
+  if (signUp.status !== 201) return undefined;
   const login = await api.call<{ accessToken: string }>('POST', '/v1/sessions', { body: { email, password } });
-  if (login.status !== 201) return outcome;
-  const token = login.body.accessToken;
+  if (login.status !== 201) return undefined;
+  const started = performance.now();
+  try {
+    const live = await openLive(liveUrl, protocolsFor(login.body.accessToken));
+    recorder.record('WebSocket $connect', 101, performance.now() - started, () => '');
+    return { index, userId: signUp.body.id, token: login.body.accessToken, live };
+  } catch (error) {
+    recorder.record('WebSocket $connect', (error as { status?: number }).status ?? 0, performance.now() - started, () => String(error));
+    return undefined;
+  }
+}
+
+/** Waits for one live event, counting it missing (and saying so) when it does not come. */
+async function expectEvent(person: Person, outcome: Outcome, recorder: Recorder, what: string, wait: () => Promise<{ at: string; receivedAt: number }>): Promise<void> {
+  try {
+    const event = await wait();
+    outcome.pushLatencies.push(event.receivedAt - Date.parse(event.at));
+  } catch {
+    outcome.missing += 1;
+    recorder.errors.push(`user ${person.index}: live event ${what} never arrived`);
+  }
+}
+
+async function userFlow(api: Client, recorder: Recorder, person: Person): Promise<Outcome> {
+  const { index, token, live } = person;
+  const outcome: Outcome = { ready: 0, analysed: false, userId: person.userId, missing: 0, misdelivered: 0, pushLatencies: [] };
 
   const ids: string[] = [];
   for (let image = 0; image < IMAGES; image++) {
@@ -168,9 +212,13 @@ async function userFlow(api: Client, recorder: Recorder, index: number): Promise
   }
   outcome.ready = items.filter((item) => item.status === 'ready' && item.thumbnails !== undefined).length;
 
+  for (const id of ids) await expectEvent(person, outcome, recorder, `media.ready ${id}`, () => live.waitFor('media.ready', (event) => event.media.id === id, SETTLE_MS));
+  const etags = new Map<string, string>();
   for (const [position, id] of ids.entries()) {
-    await api.call('PATCH', `/v1/media/${id}/metadata`, { token, body: { tags: ['load', `user-${index}`, `image-${position}`] } });
+    const patched = await fetchEtag(api, token, id, ['load', `user-${index}`, `image-${position}`]);
+    if (patched !== undefined) etags.set(id, patched);
   }
+  for (const [id, etag] of etags) await expectEvent(person, outcome, recorder, `metadata.updated ${id}`, () => live.waitFor('metadata.updated', (event) => event.mediaId === id && event.etag === etag, 30_000));
   await api.call('GET', '/v1/tags', { token });
   await api.call('GET', `/v1/media?tag=load&limit=${Math.max(IMAGES, 10)}`, { token });
 
@@ -183,6 +231,7 @@ async function userFlow(api: Client, recorder: Recorder, index: number): Promise
         const job = await api.call<{ status: string }>('GET', `/v1/analyses/${requested.body.id}`, { token });
         if (job.status === 200 && (job.body.status === 'succeeded' || job.body.status === 'failed')) {
           outcome.analysed = job.body.status === 'succeeded';
+          await expectEvent(person, outcome, recorder, `analysis.finished ${requested.body.id}`, () => live.waitFor('analysis.finished', (event) => event.analysisId === requested.body.id, 30_000));
           if (!outcome.analysed) recorder.errors.push(`user ${index}: analysis ${job.text.slice(0, 200)}`);
           break;
         }
@@ -195,12 +244,34 @@ async function userFlow(api: Client, recorder: Recorder, index: number): Promise
     }
   }
   await api.call('DELETE', '/v1/sessions/current', { token });
+  // Logging out ends the session: its connection is told, then closed.
+  await expectEvent(person, outcome, recorder, 'session.revoked', () => live.waitFor('session.revoked', () => true, 30_000));
+  const closed = await Promise.race([live.closed.then(() => true), sleep(10_000).then(() => false)]);
+  if (!closed) {
+    outcome.missing += 1;
+    recorder.errors.push(`user ${index}: the connection of the logged-out session stayed open`);
+  }
+  // Nothing of anybody else: every event names this person's items, analyses or session.
+  for (const event of live.events) {
+    const mediaId = event.type === 'media.ready' ? event.media.id : 'mediaId' in event ? event.mediaId : undefined;
+    if ((mediaId !== undefined && !ids.includes(mediaId)) || live.malformed.length > 0) {
+      outcome.misdelivered += 1;
+      recorder.errors.push(`user ${index}: received ${JSON.stringify(event).slice(0, 200)}`);
+    }
+  }
+  await live.close();
   return outcome;
 }
 
+/** PATCH …/metadata; the new ETag (undefined when it failed: the recorder has the error). */
+async function fetchEtag(api: Client, token: string, id: string, tags: string[]): Promise<string | undefined> {
+  const answer = await api.call<unknown>('PATCH', `/v1/media/${id}/metadata`, { token, body: { tags } });
+  return answer.status === 200 ? answer.etag : undefined;
+}
+
 /** Runs `npm start` (local/start.ts) on free ports with its own data folder; resolves when ready. */
-async function startStack(): Promise<{ baseUrl: string; dynamodbPort: number; s3Port: number; stop: () => Promise<void> }> {
-  const [api, lambda, s3, sns, dynamodb] = freePortsSync(5) as [number, number, number, number, number];
+async function startStack(): Promise<{ baseUrl: string; liveUrl: string; dynamodbPort: number; s3Port: number; stop: () => Promise<void> }> {
+  const [api, lambda, s3, sns, dynamodb, ssm, live] = freePortsSync(7) as [number, number, number, number, number, number, number];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-load-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'local', 'start.ts')], {
     cwd: REPO_ROOT,
@@ -211,6 +282,8 @@ async function startStack(): Promise<{ baseUrl: string; dynamodbPort: number; s3
       ML_S3_PORT: String(s3),
       ML_SNS_PORT: String(sns),
       ML_DYNAMODB_PORT: String(dynamodb),
+      ML_SSM_PORT: String(ssm),
+      ML_WS_PORT: String(live),
       ML_DATA_DIR: dataDir,
       ML_ESBUILD_WORK_FOLDER: `.esbuild-load-${process.pid}`,
     },
@@ -245,7 +318,7 @@ async function startStack(): Promise<{ baseUrl: string; dynamodbPort: number; s3
     await stop();
     throw error;
   });
-  return { baseUrl: `http://127.0.0.1:${api}`, dynamodbPort: dynamodb, s3Port: s3, stop };
+  return { baseUrl: `http://127.0.0.1:${api}`, liveUrl: `ws://127.0.0.1:${live}`, dynamodbPort: dynamodb, s3Port: s3, stop };
 }
 
 function table(recorder: Recorder, seconds: number, markdown: boolean): string[] {
@@ -268,7 +341,7 @@ function table(recorder: Recorder, seconds: number, markdown: boolean): string[]
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { url: { type: 'string' }, markdown: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { url: { type: 'string' }, 'live-url': { type: 'string' }, markdown: { type: 'boolean', default: false } } });
   const say = (line: string): void => console.log(`[load] ${line}`);
   const stack = values.url === undefined ? (say('starting npm start on free ports (bundling every function takes a minute)…'), await startStack()) : undefined;
   const baseUrl = values.url ?? stack?.baseUrl;
@@ -280,18 +353,35 @@ async function main(): Promise<number> {
   try {
     const recorder = new Recorder();
     const api = new Client(baseUrl.replace(/\/$/, ''), recorder);
-    say(`${USERS} users × (sign up, log in, ${IMAGES} presigned uploads, list, tag, analyse one, log out) at concurrency ${CONCURRENCY} against ${baseUrl}`);
-    const outcomes: Outcome[] = [];
-    let next = 0;
+    const liveUrl = values['live-url'] ?? stack?.liveUrl ?? `ws://127.0.0.1:${process.env['ML_WS_PORT'] ?? 3001}`;
+    say(`${USERS} users × (sign up, log in, open a live connection) at concurrency ${CONCURRENCY}; then each: ${IMAGES} presigned uploads, list, tag, analyse one, log out`);
+    const inParallel = async <T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> => {
+      const results: T[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
+          for (let index = next++; index < count; index = next++) results.push(await work(index));
+        }),
+      );
+      return results;
+    };
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, USERS) }, async () => {
-        for (let index = next++; index < USERS; index = next++) {
-          outcomes.push(await userFlow(api, recorder, index).catch((error: unknown) => (recorder.errors.push(`user ${index}: ${String(error)}`), { ready: 0, analysed: false })));
-        }
-      }),
+    const people = (await inParallel(USERS, (index) => prepare(api, recorder, liveUrl, index).catch((error: unknown) => (recorder.errors.push(`user ${index}: ${String(error)}`), undefined)))).filter(
+      (person): person is Person => person !== undefined,
     );
+    const openAtOnce = people.filter((person) => person.live.socket.readyState === person.live.socket.OPEN).length;
+    say(`${openAtOnce} live connections open`);
+    const outcomes = await inParallel(people.length, (position) => {
+      const person = people[position] as Person;
+      return userFlow(api, recorder, person).catch(
+        (error: unknown): Outcome => (recorder.errors.push(`user ${person.index}: ${String(error)}`), { ready: 0, analysed: false, userId: person.userId, missing: 0, misdelivered: 0, pushLatencies: [] }),
+      );
+    });
+    await Promise.all(people.map((person) => person.live.close()));
     const seconds = (performance.now() - started) / 1000;
+    const missing = outcomes.reduce((sum, outcome) => sum + outcome.missing, 0);
+    const misdelivered = outcomes.reduce((sum, outcome) => sum + outcome.misdelivered, 0);
+    const latencies = outcomes.flatMap((outcome) => outcome.pushLatencies);
     const ready = outcomes.reduce((sum, outcome) => sum + outcome.ready, 0);
     const analysed = outcomes.filter((outcome) => outcome.analysed).length;
 
@@ -304,12 +394,16 @@ async function main(): Promise<number> {
 
     for (const line of table(recorder, seconds, values.markdown)) console.log(line);
     console.log(
+      `live: ${openAtOnce}/${USERS} connections open at once; ${latencies.length} events received, ${missing} missing, ${misdelivered} misdelivered; ` +
+        `from commit to arrival p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${percentile(latencies, 95).toFixed(0)} ms (commit times to the second)`,
+    );
+    console.log(
       `\nusers ${outcomes.length}/${USERS}; uploads ready ${ready}/${USERS * IMAGES}; analyses succeeded ${analysed}/${USERS}; errors ${recorder.errors.length}; ` +
         `consistency: ${report.violations.length} violation(s) over ${report.counts.users} users, ${JSON.stringify(report.counts.mediaItems)} items, ${report.counts.objects} objects, ${report.counts.tagEntries} tag entries`,
     );
     for (const error of recorder.errors.slice(0, 20)) console.log(`  error: ${error}`);
     for (const finding of report.violations.slice(0, 20)) console.log(`  violation: ${formatFinding(finding)}`);
-    const passed = recorder.errors.length === 0 && ready === USERS * IMAGES && analysed === USERS && report.violations.length === 0;
+    const passed = recorder.errors.length === 0 && ready === USERS * IMAGES && analysed === USERS && openAtOnce === USERS && missing === 0 && misdelivered === 0 && report.violations.length === 0;
     console.log(passed ? '[load] PASS' : '[load] FAIL');
     return passed ? 0 : 1;
   } finally {

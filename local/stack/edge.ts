@@ -14,10 +14,17 @@ export interface EdgeOptions {
   api: string;
   /** A built single-page app to serve for every other path (index.html as the fallback), if there is one. */
   appDir?: string;
-  /** Origins besides our own the app talks to (the S3 endpoint its uploads and thumbnails use). */
-  connectOrigins?: string[];
+  /** The S3 endpoint the app's uploads, thumbnails and videos use (img-src, media-src, connect-src). */
+  storageOrigins?: string[];
+  /** The live-updates WebSocket (connect-src only). */
+  liveOrigins?: string[];
   /** What `/` answers while there is no app. */
   landingPage: () => string;
+  /**
+   * The app's runtime settings, served as /config.json (on AWS, local/delivery/deploy-web.ts
+   * uploads it from the stack's outputs): where the live-updates WebSocket is.
+   */
+  appConfig?: Record<string, unknown>;
 }
 
 export interface RunningEdge {
@@ -60,7 +67,7 @@ function proxy(target: URL, request: IncomingMessage, response: ServerResponse):
  * (serverless.yml): script and style from our own origin only, images, media and uploads also
  * from the storage origin, no framing. Served locally so a violation shows up here first.
  */
-export function appSecurityHeaders(storageOrigins: string[]): Record<string, string> {
+export function appSecurityHeaders(storageOrigins: string[], liveOrigins: string[] = []): Record<string, string> {
   const storage = storageOrigins.join(' ');
   return {
     'content-security-policy': [
@@ -69,7 +76,7 @@ export function appSecurityHeaders(storageOrigins: string[]): Record<string, str
       "style-src 'self'",
       `img-src 'self' blob: data: ${storage}`,
       `media-src 'self' blob: ${storage}`,
-      `connect-src 'self' ${storage}`,
+      `connect-src 'self' ${[...storageOrigins, ...liveOrigins].join(' ')}`,
       "worker-src 'self'",
       "object-src 'none'",
       "frame-ancestors 'none'",
@@ -99,10 +106,15 @@ function serveApp(appDir: string, headers: Record<string, string>, request: Inco
 
 export async function startEdge(options: EdgeOptions): Promise<RunningEdge> {
   const api = new URL(options.api);
-  const headers = appSecurityHeaders(options.connectOrigins ?? []);
+  const headers = appSecurityHeaders(options.storageOrigins ?? [], options.liveOrigins ?? []);
   const server = http.createServer((request, response) => {
     const pathname = (request.url ?? '/').split('?')[0] as string;
     if (API_PATHS.test(pathname)) return proxy(api, request, response);
+    if (pathname === '/config.json' && options.appConfig !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {
+      const body = JSON.stringify(options.appConfig);
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' }).end(request.method === 'HEAD' ? undefined : body);
+      return;
+    }
     if (options.appDir !== undefined && fs.existsSync(path.join(options.appDir, 'index.html'))) return serveApp(options.appDir, headers, request, response);
     if (pathname === '/' && (request.method === 'GET' || request.method === 'HEAD')) {
       const body = options.landingPage();

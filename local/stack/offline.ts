@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startLocalGateways, type Denial, type LocalGateways } from '../gateway';
 import type { FunctionRole } from '../gateway/roles';
+import { packagedTemplate } from '../gateway/template';
 import { ensureLocalKeys } from './keys';
 import { freePortsSync } from './ports';
 import { exited, stopChild } from './processes';
 import { bucketsOf } from './s3';
+import { startStreamPollers, type StreamPollers } from './streams';
 import { REPO_ROOT, serviceConfig } from './serviceConfig';
 
 /** The ports clients use: the API, Lambda's invoke endpoint, and the local AWS gateway per service. */
@@ -17,6 +19,8 @@ export interface OfflinePorts {
   sns: number;
   ssm: number;
   dynamodb: number;
+  /** The live-updates WebSocket API (and its Management API), through the local AWS gateway. */
+  live: number;
 }
 
 export interface RunningOffline {
@@ -25,6 +29,10 @@ export interface RunningOffline {
   s3Endpoint: string;
   /** serverless-offline's Lambda invoke endpoint (what `npm run sweep` talks to). */
   lambdaPort: number;
+  /** Where clients open the live-updates WebSocket (ws://…, through the local AWS gateway). */
+  liveUrl: string;
+  /** Resolves once the stream pollers have read every table stream to its end (tests wait on it). */
+  streamsIdle(): Promise<void>;
   process: ChildProcess;
   /** Every call the gateways refused (IAM or presigned-policy conditions), in order. */
   denials(): Denial[];
@@ -55,8 +63,14 @@ export async function startOffline({
   onDenied,
   onLine,
   appOrigins = [],
+  tablesReady = Promise.resolve(),
 }: {
   ports: OfflinePorts;
+  /**
+   * Resolves once the tables exist (npm start creates them while serverless-offline starts): the
+   * stream pollers start after it, as AWS creates a table's stream before its event source mapping.
+   */
+  tablesReady?: Promise<unknown>;
   /** DynamoDB Local itself (its owner started it); the functions reach it through this stack's gateway. */
   dynamodbBackend: string;
   dataDir: string;
@@ -90,10 +104,10 @@ export async function startOffline({
   const corsFile = path.join(dataDir, 's3-cors.xml');
   fs.mkdirSync(dataDir, { recursive: true });
   if (cors !== undefined) fs.writeFileSync(corsFile, cors);
-  const [s3Backend, snsBackend] = freePortsSync(2) as [number, number];
+  const [s3Backend, snsBackend, liveBackend] = freePortsSync(3) as [number, number, number];
   const gateways: LocalGateways = await startLocalGateways({
-    ports: { dynamodb: ports.dynamodb, s3: ports.s3, sns: ports.sns, ssm: ports.ssm },
-    backends: { dynamodb: dynamodbBackend, s3: `http://127.0.0.1:${s3Backend}`, sns: `http://127.0.0.1:${snsBackend}` },
+    ports: { dynamodb: ports.dynamodb, s3: ports.s3, sns: ports.sns, ssm: ports.ssm, live: ports.live },
+    backends: { dynamodb: dynamodbBackend, s3: `http://127.0.0.1:${s3Backend}`, sns: `http://127.0.0.1:${snsBackend}`, live: `http://127.0.0.1:${liveBackend}` },
     ssm: true,
     corsOrigins: appOrigins,
     keyFiles: ensureLocalKeys(dataDir),
@@ -111,6 +125,8 @@ export async function startOffline({
       ML_SNS_PORT: String(ports.sns),
       ML_SSM_PORT: String(ports.ssm),
       ML_DYNAMODB_PORT: String(ports.dynamodb),
+      ML_WS_PORT: String(ports.live),
+      ML_WS_BACKEND_PORT: String(liveBackend),
       ML_S3_BACKEND_PORT: String(s3Backend),
       ML_SNS_BACKEND_PORT: String(snsBackend),
       ML_DATA_DIR: dataDir,
@@ -143,15 +159,21 @@ export async function startOffline({
   child.stderr?.setEncoding('utf8').on('data', keep);
 
   const baseUrl = `http://127.0.0.1:${ports.api}`;
+  // Started once the API is up (below).
+  let streams: StreamPollers | undefined;
   const running: RunningOffline = {
     baseUrl,
     s3Endpoint: `http://127.0.0.1:${ports.s3}`,
     lambdaPort: ports.lambda,
+    liveUrl: `ws://127.0.0.1:${ports.live}`,
+    streamsIdle: async () => streams?.idle(),
     process: child,
     denials: () => gateways.denials(),
     output: () => output,
     // serverless-offline shuts down cleanly on SIGINT (it closes s3rver and its workers).
     stop: async () => {
+      await streams?.stop();
+      streams = undefined;
       await stopChild(child, 'SIGINT', 10_000);
       await gateways.stop();
       if (workFolder !== undefined && removeWorkFolder) fs.rmSync(path.join(REPO_ROOT, workFolder), { recursive: true, force: true });
@@ -165,8 +187,9 @@ export async function startOffline({
       throw new Error(`serverless offline exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-5000)}`);
     }
     try {
-      const response = await fetch(`${baseUrl}/v1/health`, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) return running;
+      // A first invocation loads the function (seconds on a busy machine): an answer on its way is waited for.
+      const response = await fetch(`${baseUrl}/v1/health`, { signal: AbortSignal.timeout(10_000) });
+      if (response.status === 200) break;
     } catch {
       // not listening yet
     }
@@ -177,4 +200,20 @@ export async function startOffline({
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  // Lambda's event source mappings of the DynamoDB streams (pushChanges): a role that may not read
+  // its stream fails the start, as AWS refuses to create that mapping.
+  try {
+    await tablesReady;
+    streams = await startStreamPollers({
+      template: await packagedTemplate('local'),
+      dynamodbEndpoint: gateways.endpoints.dynamodb as string,
+      lambdaEndpoint: `http://127.0.0.1:${ports.lambda}`,
+      onLine: (line) => keep(`[streams] ${line}\n`),
+    });
+  } catch (error) {
+    await running.stop();
+    await exited(child);
+    throw error;
+  }
+  return running;
 }

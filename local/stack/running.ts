@@ -16,6 +16,8 @@ export interface StackUrls {
   s3: string;
   sns: string;
   ssm: string;
+  /** The live-updates WebSocket API. */
+  live: string;
 }
 
 export interface RunningStackInfo {

@@ -1,6 +1,7 @@
-/** Builders for the events API Gateway (HTTP API, payload 2.0) hands to our handlers, for in-process tests. */
+/** Builders for the events API Gateway (HTTP API, payload 2.0; WebSocket API), S3 and DynamoDB Streams hand to our handlers, for in-process tests. */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, S3Event, S3EventRecord } from 'aws-lambda';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context, DynamoDBRecord, S3Event, S3EventRecord } from 'aws-lambda';
 import { checkHandlerResponse } from './contract';
 
 export interface EventOptions {
@@ -118,4 +119,67 @@ export function s3Record(encodedKey: string, options: { bucket?: string; size?: 
 /** An S3 event with one record per (plain) key. */
 export function s3Event(keys: string[], options: { bucket?: string; size?: number } = {}): S3Event {
   return { Records: keys.map((key) => s3Record(s3EncodeKey(key), options)) };
+}
+
+/** A WebSocket API event ($connect, $disconnect, $default) as API Gateway hands it to a Lambda function. */
+export function websocketEvent(
+  routeKey: '$connect' | '$disconnect' | '$default',
+  options: { connectionId?: string; headers?: Record<string, string>; body?: string } = {},
+): APIGatewayProxyWebsocketEventV2 & { headers?: Record<string, string> } {
+  const eventType = routeKey === '$connect' ? 'CONNECT' : routeKey === '$disconnect' ? 'DISCONNECT' : 'MESSAGE';
+  return {
+    ...(options.headers === undefined ? {} : { headers: { Host: 'live.test', 'Sec-WebSocket-Version': '13', ...options.headers } }),
+    requestContext: {
+      routeKey,
+      messageId: eventType === 'MESSAGE' ? randomUUID() : undefined,
+      eventType,
+      extendedRequestId: randomUUID(),
+      requestTime: new Date().toUTCString(),
+      messageDirection: 'IN',
+      stage: 'local',
+      connectedAt: Date.now(),
+      requestTimeEpoch: Date.now(),
+      requestId: randomUUID(),
+      domainName: 'live.test',
+      connectionId: options.connectionId ?? `${randomUUID().replace(/-/g, '').slice(0, 15)}=`,
+      apiId: 'live',
+    },
+    ...(options.body === undefined ? {} : { body: options.body }),
+    isBase64Encoded: false,
+  } as APIGatewayProxyWebsocketEventV2 & { headers?: Record<string, string> };
+}
+
+let sequence = 4_421_584_500_000_000_017_450_439_091n;
+
+/**
+ * One DynamoDB Streams record as Lambda's event source mapping delivers it (NEW_AND_OLD_IMAGES):
+ * images marshalled as the stream holds them; `expired` marks a deletion by DynamoDB's TTL.
+ */
+export function streamRecord(
+  table: string,
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  images: { oldImage?: Record<string, unknown>; newImage?: Record<string, unknown> },
+  options: { expired?: boolean; at?: Date } = {},
+): DynamoDBRecord {
+  const image = images.newImage ?? images.oldImage ?? {};
+  sequence += 100n;
+  const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true }) as NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
+  return {
+    eventID: randomUUID().replace(/-/g, ''),
+    eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'us-east-1',
+    dynamodb: {
+      ApproximateCreationDateTime: Math.floor((options.at ?? new Date()).getTime() / 1000),
+      Keys: marshalled({ pk: image['pk'], sk: image['sk'] }),
+      ...(images.newImage === undefined ? {} : { NewImage: marshalled(images.newImage) }),
+      ...(images.oldImage === undefined ? {} : { OldImage: marshalled(images.oldImage) }),
+      SequenceNumber: sequence.toString(),
+      SizeBytes: 100,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+    eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2026-11-21T00:00:00.000`,
+    ...(options.expired === true ? { userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } } : {}),
+  };
 }

@@ -13,6 +13,7 @@ import type { TokenIssuer } from '../../shared/domain/accounts';
 import type { PasswordHasher } from '../../shared/auth/passwords';
 import { decodeCursor, encodeCursor } from '../../shared/stores/cursor';
 import type { AnalysisQueue, AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
+import type { ConnectionRecord, ConnectionStore } from '../../shared/stores/connections';
 import { SESSION_PREFIX, userPartition } from '../../shared/stores/keys';
 import {
   DuplicateMedia,
@@ -782,4 +783,45 @@ export function memoryAnalysisQueue(): MemoryAnalysisQueue {
       published.push(clone(message));
     },
   };
+}
+
+/**
+ * Open WebSocket connections in memory, with the rules of dynamoConnectionStore
+ * (shared/stores/connections.ts), checked by local/test/contracts/connectionStore.ts: an id is
+ * recorded once (whoever's it is), a user holds at most `cap` (the oldest beyond it are removed
+ * and returned), expired connections are not listed.
+ */
+export interface MemoryConnectionStore extends ConnectionStore {
+  /** Connection records by connection id. */
+  records: Map<string, ConnectionRecord>;
+}
+
+export function memoryConnectionStore(): MemoryConnectionStore {
+  const records = new Map<string, ConnectionRecord>();
+  const store: MemoryConnectionStore = {
+    records,
+    async add(connection, cap) {
+      if (records.has(connection.id)) throw new Error(`connection ${connection.id} is already recorded`);
+      records.set(connection.id, clone(connection));
+      const open = await store.ofUser(connection.userId, new Date(connection.connectedAt));
+      const evicted = open.filter((record) => record.id !== connection.id).slice(0, Math.max(0, open.length - cap));
+      for (const record of evicted) records.delete(record.id);
+      return evicted;
+    },
+    async remove(connectionId) {
+      const record = records.get(connectionId);
+      records.delete(connectionId);
+      return clone(record);
+    },
+    async removeOf(userId, connectionId) {
+      if (records.get(connectionId)?.userId === userId) records.delete(connectionId);
+    },
+    async ofUser(userId, now) {
+      return [...records.values()]
+        .filter((record) => record.userId === userId && record.expiresAt > now.toISOString())
+        .sort((a, b) => (a.connectedAt < b.connectedAt ? -1 : a.connectedAt > b.connectedAt ? 1 : a.id < b.id ? -1 : 1))
+        .map(clone);
+    },
+  };
+  return store;
 }

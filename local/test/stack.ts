@@ -120,7 +120,7 @@ export function localStack(): Promise<LocalStack> {
 }
 
 /** What the end-to-end suites use of the shared serverless-offline. */
-export type SharedOffline = Pick<RunningOffline, 'baseUrl' | 's3Endpoint' | 'lambdaPort'>;
+export type SharedOffline = Pick<RunningOffline, 'baseUrl' | 's3Endpoint' | 'lambdaPort' | 'liveUrl'>;
 
 /**
  * Starts, in this (the main) process and in the background, what the test files of the run use:
@@ -142,10 +142,10 @@ export async function startSharedStack(files: string[]): Promise<void> {
   stackStarting = startStack(backendPorts);
   announce('ML_TEST_STACK', stack, stackStarting);
   if (!uses(/\bofflineApi\(/)) return;
-  const ports = freePortsSync(6) as OfflineTestPorts;
-  const [api, lambda, s3] = ports;
+  const ports = freePortsSync(7) as OfflineTestPorts;
+  const [api, lambda, s3, , , , live] = ports;
   offlineStarting = startTestOffline('ml-offline-', { ports, onSpawn: (running) => (offline = running) });
-  announce('ML_TEST_OFFLINE', { baseUrl: `http://127.0.0.1:${api}`, s3Endpoint: `http://127.0.0.1:${s3}`, lambdaPort: lambda } satisfies SharedOffline, offlineStarting);
+  announce('ML_TEST_OFFLINE', { baseUrl: `http://127.0.0.1:${api}`, s3Endpoint: `http://127.0.0.1:${s3}`, lambdaPort: lambda, liveUrl: `ws://127.0.0.1:${live}` } satisfies SharedOffline, offlineStarting);
 }
 
 /** Waits for what startSharedStack started, so the teardown stops it whole. */
@@ -153,7 +153,7 @@ async function settled(): Promise<void> {
   await Promise.allSettled([stackStarting, offlineStarting]);
 }
 
-type OfflineTestPorts = [api: number, lambda: number, s3: number, sns: number, ssm: number, dynamodb: number];
+type OfflineTestPorts = [api: number, lambda: number, s3: number, sns: number, ssm: number, dynamodb: number, live: number];
 
 /**
  * A serverless-offline of the whole API on random ports, sharing the harness's DynamoDB Local and
@@ -171,14 +171,14 @@ async function startTestOffline(
   },
 ): Promise<RunningOffline> {
   const stack = await localStack();
-  const [api, lambda, s3Port, snsPort, ssmPort, dynamodbPort] = options.ports ?? (freePortsSync(6) as OfflineTestPorts);
+  const [api, lambda, s3Port, snsPort, ssmPort, dynamodbPort, livePort] = options.ports ?? (freePortsSync(7) as OfflineTestPorts);
   const dataDir = tempDir(label);
   fs.mkdirSync(path.join(dataDir, 'keys'));
   const keys = keyFiles();
   fs.copyFileSync(keys.privateFile, path.join(dataDir, 'keys', 'jwt-private.json'));
   fs.copyFileSync(keys.publicFile, path.join(dataDir, 'keys', 'jwt-public.json'));
   return startOffline({
-    ports: { api, lambda, s3: s3Port, sns: snsPort, ssm: ssmPort, dynamodb: dynamodbPort },
+    ports: { api, lambda, s3: s3Port, sns: snsPort, ssm: ssmPort, dynamodb: dynamodbPort, live: livePort },
     dynamodbBackend: stack.backends.dynamodb,
     dataDir,
     ...(options.extraEnv === undefined ? {} : { extraEnv: options.extraEnv }),

@@ -12,6 +12,7 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'chai';
 import proxyquire from 'proxyquire';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { LOCAL_SECRET_ACCESS_KEY, LOCAL_TOOLING_ACCESS_KEY } from './localCredentials';
 
 interface SentRequest {
@@ -53,12 +54,20 @@ async function requestOf(client: AnyClient, command: unknown): Promise<SentReque
 const REAL_KEY = 'AKIAEXAMPLEREALKEY01';
 
 /** The SDK's own endpoint overrides: a shell (or a deploy job) may have them set; they are not ours to test. */
-const SDK_ENDPOINT_VARIABLES = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_SSM', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'];
+const SDK_ENDPOINT_VARIABLES = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL_SNS',
+  'AWS_ENDPOINT_URL_SSM',
+  'AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI',
+  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+];
 
 /** Runs `work` with the module `file` loaded afresh under `env` (on top of the test environment). */
 async function withModule<T>(file: string, env: Record<string, string>, work: (module: T) => Promise<void>): Promise<void> {
   const changes: Record<string, string> = { AWS_ACCESS_KEY_ID: REAL_KEY, AWS_SECRET_ACCESS_KEY: 'real-secret', ...env };
-  const saved = Object.fromEntries([...Object.keys(changes), ...SDK_ENDPOINT_VARIABLES, 'AWS_LAMBDA_FUNCTION_NAME'].map((name) => [name, process.env[name]]));
+  const saved = Object.fromEntries([...Object.keys(changes), ...SDK_ENDPOINT_VARIABLES, 'AWS_LAMBDA_FUNCTION_NAME', 'ML_FAULTS', 'ML_FAULT_INJECTION'].map((name) => [name, process.env[name]]));
   for (const name of SDK_ENDPOINT_VARIABLES) delete process.env[name];
   Object.assign(process.env, changes);
   try {
@@ -154,6 +163,45 @@ describe('shared/aws clients', () => {
         const request = await requestOf(client, new GetParameterCommand({ Name: '/media-library/local/jwt/public' }));
         expect([request.protocol, request.hostname, request.port]).to.deep.equal(['http:', '127.0.0.1', 45681]);
         expect((await client.config.credentials()).accessKeyId).to.equal('media-library-local-getJwks');
+      });
+    });
+  });
+
+  describe('live (API Gateway Management API)', () => {
+    type LiveModule = { liveApi: ApiGatewayManagementApiClient; liveEndpoint: string };
+    const post = new PostToConnectionCommand({ ConnectionId: 'L0vB5cZ3IAMCJbQ=', Data: Buffer.from('{}') });
+    const names = (client: ApiGatewayManagementApiClient): string[] => client.middlewareStack.identify();
+
+    it('on AWS: the WebSocket API’s stage URL (LIVE_ENDPOINT), the function credentials', async () => {
+      await withModule<LiveModule>('live', { LIVE_ENDPOINT: 'https://abc123.execute-api.us-east-1.amazonaws.com/dev' }, async ({ liveApi, liveEndpoint }) => {
+        const client = liveApi as unknown as AnyClient;
+        const request = await requestOf(client, post);
+        expect([request.protocol, request.hostname, request.path]).to.deep.equal(['https:', 'abc123.execute-api.us-east-1.amazonaws.com', '/dev/@connections/L0vB5cZ3IAMCJbQ%3D']);
+        expect((await client.config.credentials()).accessKeyId).to.equal(REAL_KEY);
+        expect(await client.config.maxAttempts()).to.equal(3);
+        expect(liveEndpoint).to.equal('https://abc123.execute-api.us-east-1.amazonaws.com/dev');
+      });
+    });
+
+    it('locally: the loopback gateway at LIVE_ENDPOINT, with local credentials naming the function only', async () => {
+      await withModule<LiveModule>('live', { LIVE_ENDPOINT: 'http://127.0.0.1:45682/local', AWS_LAMBDA_FUNCTION_NAME: 'media-library-local-pushChanges' }, async ({ liveApi }) => {
+        const client = liveApi as unknown as AnyClient;
+        const request = await requestOf(client, post);
+        expect([request.protocol, request.hostname, request.port, request.path]).to.deep.equal(['http:', '127.0.0.1', 45682, '/local/@connections/L0vB5cZ3IAMCJbQ%3D']);
+        expect(await client.config.credentials()).to.include({ accessKeyId: 'media-library-local-pushChanges', secretAccessKey: LOCAL_SECRET_ACCESS_KEY });
+      });
+    });
+
+    it('the fault switch (ML_FAULTS) applies to a loopback endpoint only, and never to a bundle built without it', async () => {
+      const faults = JSON.stringify({ rate: 1, services: ['live'] });
+      await withModule<LiveModule>('live', { LIVE_ENDPOINT: 'http://127.0.0.1:45682/local', ML_FAULTS: faults }, async ({ liveApi }) => {
+        expect(names(liveApi).join(' ')).to.contain('mlFaultInjection');
+      });
+      await withModule<LiveModule>('live', { LIVE_ENDPOINT: 'http://127.0.0.1:45682/local', ML_FAULTS: faults, ML_FAULT_INJECTION: 'absent' }, async ({ liveApi }) => {
+        expect(names(liveApi).join(' ')).not.to.contain('mlFaultInjection');
+      });
+      await withModule<LiveModule>('live', { LIVE_ENDPOINT: 'https://abc123.execute-api.us-east-1.amazonaws.com/dev', ML_FAULTS: faults }, async ({ liveApi }) => {
+        expect(names(liveApi).join(' ')).not.to.contain('mlFaultInjection');
       });
     });
   });

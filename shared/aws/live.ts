@@ -9,7 +9,9 @@ import { localCredentials } from './localCredentials';
  * (https://<api id>.execute-api.<region>.amazonaws.com/<stage>), or on the local stage the local
  * AWS gateway in front of serverless-offline's WebSocket server (a loopback address).
  */
-const endpoint = requireEnv('LIVE_ENDPOINT');
+/** This stage's WebSocket API (its Management API endpoint). */
+export const liveEndpoint = requireEnv('LIVE_ENDPOINT');
+const endpoint = liveEndpoint;
 const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
 
 export const liveApi = new ApiGatewayManagementApiClient({

@@ -13,7 +13,8 @@ import type { AccessTokenSubject } from '../auth/tokens';
 import type { Clock } from '../clock';
 import type { ConnectionRecord, ConnectionStore } from '../stores/connections';
 import type { MediaRecord } from '../stores/media';
-import { LIVE_PROTOCOL, TOKEN_PROTOCOL_PREFIX, type LiveEvent } from '../schemas/live';
+import type { LiveEvent } from '../schemas/live';
+import { LIVE_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../schemas/liveProtocol';
 import type { MediaView } from './media';
 
 /** API Gateway ends every WebSocket connection after 2 hours. */
@@ -54,6 +55,8 @@ export function tokenOfProtocols(header: string | undefined): string | undefined
 export interface OpenDeps {
   connections: ConnectionStore;
   live: LivePusher;
+  /** This stage's WebSocket API (LIVE_ENDPOINT): recorded with each connection. */
+  endpoint: string;
   clock: Clock;
   settings: LiveSettings;
   /** The subject of a valid access token whose session is live; throws ConnectionRefused otherwise. */
@@ -74,6 +77,7 @@ export async function openConnection(deps: OpenDeps, connectionId: string, proto
     sessionId: subject.sessionId,
     connectedAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + CONNECTION_LIFETIME_SECONDS * 1000).toISOString(),
+    endpoint: deps.endpoint,
   };
   const evicted = await deps.connections.add(connection, deps.settings.maxConnectionsPerUser);
   for (const old of evicted) await deps.live.close(old.id).catch((error: unknown) => deps.report(error));
@@ -201,6 +205,8 @@ export interface PushDeps {
   connections: ConnectionStore;
   live: LivePusher;
   clock: Clock;
+  /** This stage's WebSocket API: only connections it holds are pushed to (see ConnectionRecord.endpoint). */
+  endpoint: string;
 }
 
 export interface PushResult {
@@ -220,7 +226,7 @@ export async function pushAnnouncements(deps: PushDeps, announcements: Announcem
   for (const { userId, event, endsSession } of announcements) {
     let open = known.get(userId);
     if (open === undefined) {
-      open = await deps.connections.ofUser(userId, deps.clock.now());
+      open = (await deps.connections.ofUser(userId, deps.clock.now())).filter((connection) => connection.endpoint === deps.endpoint);
       known.set(userId, open);
     }
     const message = JSON.stringify(event);

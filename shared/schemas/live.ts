@@ -54,6 +54,4 @@ export const LivePong = z.object({ type: z.literal('pong') });
 /** The answer to anything else a client sends; the connection stays open. */
 export const LiveError = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
 
-/** The subprotocol the app speaks; the access token travels beside it (docs/live.md). */
-export const LIVE_PROTOCOL = 'media-library.v1';
-export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
+export { LIVE_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from './liveProtocol';

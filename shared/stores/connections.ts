@@ -11,6 +11,11 @@ export interface ConnectionRecord {
   connectedAt: string;
   /** API Gateway ends every connection after 2 hours; DynamoDB's TTL removes what was left behind. */
   expiresAt: string;
+  /**
+   * The WebSocket API that holds it (its Management API endpoint, LIVE_ENDPOINT). One per stage
+   * on AWS; locally several serverless-offline stacks share one DynamoDB, each with its own API.
+   */
+  endpoint: string;
 }
 
 export interface ConnectionStore {
@@ -29,7 +34,7 @@ export interface ConnectionStore {
 
 type ConnectionItem = ConnectionRecord & { pk: string; sk: string; ttl: number };
 
-const toRecord = ({ id, userId, sessionId, connectedAt, expiresAt }: ConnectionItem): ConnectionRecord => ({ id, userId, sessionId, connectedAt, expiresAt });
+const toRecord = ({ id, userId, sessionId, connectedAt, expiresAt, endpoint }: ConnectionItem): ConnectionRecord => ({ id, userId, sessionId, connectedAt, expiresAt, endpoint });
 
 export function dynamoConnectionStore(client: DynamoDBDocumentClient, tableName: string): ConnectionStore {
   const forget = async (userId: string, connectionId: string): Promise<void> => {

@@ -35,7 +35,7 @@ function groupAlive(pgid: number): boolean {
 }
 
 async function startApi(context: BenchContext, dataDir: string, workFolder: string, onSpawn: (running: RunningApi) => void): Promise<RunningApi> {
-  const [api, lambda, dynamodb, s3, sns, ssm] = freePortsSync(6) as [number, number, number, number, number, number];
+  const [api, lambda, dynamodb, s3, sns, ssm, live] = freePortsSync(7) as [number, number, number, number, number, number, number];
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ML_') && !name.startsWith('AWS_') && name !== 'NODE_OPTIONS'));
   // Its own process group, so that whatever it leaves behind can be found (and, as a last resort, ended).
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')], {
@@ -50,6 +50,7 @@ async function startApi(context: BenchContext, dataDir: string, workFolder: stri
       ML_S3_PORT: String(s3),
       ML_SNS_PORT: String(sns),
       ML_SSM_PORT: String(ssm),
+      ML_WS_PORT: String(live),
       ML_DATA_DIR: dataDir,
       ML_ESBUILD_WORK_FOLDER: workFolder,
       LOG_LEVEL: 'INFO',

@@ -56,7 +56,7 @@ interface Started {
 }
 
 async function start(context: BenchContext, clone: string): Promise<Started> {
-  const [api, lambda, dynamodb, s3, sns, ssm] = freePortsSync(6) as [number, number, number, number, number, number];
+  const [api, lambda, dynamodb, s3, sns, ssm, live] = freePortsSync(7) as [number, number, number, number, number, number, number];
   const began = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')], {
     cwd: clone,
@@ -70,6 +70,7 @@ async function start(context: BenchContext, clone: string): Promise<Started> {
       ML_S3_PORT: String(s3),
       ML_SNS_PORT: String(sns),
       ML_SSM_PORT: String(ssm),
+      ML_WS_PORT: String(live),
     },
   });
   if (child.pid !== undefined) {

@@ -436,6 +436,138 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    liveMediaReady: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live: an upload is ready (`media.ready`)
+         * @description Processing finished: `media` is the item exactly as `GET /v1/media` lists it (thumbnails included, no `downloadUrl`), so a client replaces its placeholder, or shows an item uploaded elsewhere, without reading it again. Also pushed when a replaced original has been processed again.
+         *
+         *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
+         */
+        post: operations["liveMediaReady"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    liveMediaRejected: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live: an upload was refused (`media.rejected`)
+         * @description Processing refused the upload; `reason` is the item’s `rejectReason`. The item stays, as `rejected`, until it is deleted.
+         *
+         *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
+         */
+        post: operations["liveMediaRejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    liveMediaDeleted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live: an item was deleted (`media.deleted`)
+         * @description The item left the library (its deletion began: it is in no list any more, and `GET /v1/media/{id}` answers 404).
+         *
+         *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
+         */
+        post: operations["liveMediaDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    liveMetadataUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live: title, description or tags changed (`metadata.updated`)
+         * @description The owner’s fields of an item changed (here or on another device): their new values, and `etag`, what `GET /v1/media/{id}/metadata` now answers as `ETag` (send it as `If-Match` with the next `PATCH`).
+         *
+         *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
+         */
+        post: operations["liveMetadataUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    liveAnalysisFinished: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live: an analysis ended (`analysis.finished`)
+         * @description An analysis job succeeded or failed: read its result once with `GET /v1/analyses/{id}` instead of polling it.
+         *
+         *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
+         */
+        post: operations["liveAnalysisFinished"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    liveSessionRevoked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Live: a session ended (`session.revoked`)
+         * @description One of the person’s sessions ended: signed out, revoked (`DELETE /v1/sessions/{id}`, a password change, a replayed refresh token) or expired. The connections of that session close right after this event; a client whose own session it is (the `sessionId` of its tokens) signs out.
+         *
+         *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
+         */
+        post: operations["liveSessionRevoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -479,6 +611,21 @@ export interface components {
                 /** Format: date-time */
                 lastAttemptAt: string;
             };
+        };
+        /** @description `analysis.finished`: an analysis ended. */
+        AnalysisFinishedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "analysis.finished";
+            id: string;
+            /** Format: date-time */
+            at: string;
+            analysisId: string;
+            mediaId: string;
+            /** @enum {string} */
+            status: "succeeded" | "failed";
         };
         CreateAnalysisRequest: {
             callbackUrl?: string;
@@ -553,6 +700,8 @@ export interface components {
                 y: string;
             }[];
         };
+        /** @description Any message the live-updates WebSocket pushes: one of the events below, told apart by `type`. Ignore a type you do not know (new ones may be added). */
+        LiveEvent: components["schemas"]["MediaReadyEvent"] | components["schemas"]["MediaRejectedEvent"] | components["schemas"]["MediaDeletedEvent"] | components["schemas"]["MetadataUpdatedEvent"] | components["schemas"]["AnalysisFinishedEvent"] | components["schemas"]["SessionRevokedEvent"];
         Media: {
             id: string;
             filename: string;
@@ -579,9 +728,46 @@ export interface components {
             };
             downloadUrl?: string;
         };
+        /** @description `media.deleted`: an item was deleted. */
+        MediaDeletedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "media.deleted";
+            id: string;
+            /** Format: date-time */
+            at: string;
+            mediaId: string;
+        };
         MediaList: {
             items: components["schemas"]["Media"][];
             nextCursor: string | null;
+        };
+        /** @description `media.ready`: an upload is ready. */
+        MediaReadyEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "media.ready";
+            id: string;
+            /** Format: date-time */
+            at: string;
+            media: components["schemas"]["Media"];
+        };
+        /** @description `media.rejected`: an upload was refused. */
+        MediaRejectedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "media.rejected";
+            id: string;
+            /** Format: date-time */
+            at: string;
+            mediaId: string;
+            reason: string;
         };
         Metadata: {
             width: number | null;
@@ -599,6 +785,22 @@ export interface components {
                 altitude?: number;
             };
             orientation?: number;
+            title: string;
+            description: string;
+            tags: string[];
+        };
+        /** @description `metadata.updated`: title, description or tags changed. */
+        MetadataUpdatedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "metadata.updated";
+            id: string;
+            /** Format: date-time */
+            at: string;
+            mediaId: string;
+            etag: string;
             title: string;
             description: string;
             tags: string[];
@@ -623,6 +825,20 @@ export interface components {
                 current: boolean;
             }[];
             nextCursor: string | null;
+        };
+        /** @description `session.revoked`: a session ended. */
+        SessionRevokedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "session.revoked";
+            id: string;
+            /** Format: date-time */
+            at: string;
+            sessionId: string;
+            /** @enum {string} */
+            reason: "revoked" | "expired";
         };
         SessionTokens: {
             sessionId: string;
@@ -4613,6 +4829,214 @@ export interface operations {
         };
         responses: {
             /** @description Received. Any 2xx acknowledges the callback; anything else, or no answer within 5 s, is retried. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    liveMediaReady: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "media.ready",
+                 *       "id": "7f4c2b1e9d8a4c6b8e1f0a2b3c4d5e6f",
+                 *       "at": "2026-11-21T09:30:04.000Z",
+                 *       "media": {
+                 *         "id": "01JD8X6A1B2C3D4E5F6G7H8J9K",
+                 *         "filename": "beach.jpg",
+                 *         "contentType": "image/jpeg",
+                 *         "size": 2483211,
+                 *         "status": "ready",
+                 *         "type": "image",
+                 *         "createdAt": "2026-11-21T09:30:00.000Z",
+                 *         "width": 4032,
+                 *         "height": 3024,
+                 *         "takenAt": "2026-08-14T16:02:11.000Z",
+                 *         "tags": [],
+                 *         "views": 0,
+                 *         "thumbnails": {
+                 *           "small": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-small.webp?X-Amz-Signature=…",
+                 *           "large": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-large.webp?X-Amz-Signature=…"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["MediaReadyEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing is answered: a pushed message is not acknowledged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    liveMediaRejected: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "media.rejected",
+                 *       "id": "7f4c2b1e9d8a4c6b8e1f0a2b3c4d5e6f",
+                 *       "at": "2026-11-21T09:30:04.000Z",
+                 *       "mediaId": "01JD8X6A1B2C3D4E5F6G7H8J9K",
+                 *       "reason": "type_mismatch"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MediaRejectedEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing is answered: a pushed message is not acknowledged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    liveMediaDeleted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "media.deleted",
+                 *       "id": "7f4c2b1e9d8a4c6b8e1f0a2b3c4d5e6f",
+                 *       "at": "2026-11-21T09:30:04.000Z",
+                 *       "mediaId": "01JD8X6A1B2C3D4E5F6G7H8J9K"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MediaDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing is answered: a pushed message is not acknowledged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    liveMetadataUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "metadata.updated",
+                 *       "id": "7f4c2b1e9d8a4c6b8e1f0a2b3c4d5e6f",
+                 *       "at": "2026-11-21T09:30:04.000Z",
+                 *       "mediaId": "01JD8X6A1B2C3D4E5F6G7H8J9K",
+                 *       "etag": "\"8\"",
+                 *       "title": "Calanques",
+                 *       "description": "Evening swim",
+                 *       "tags": [
+                 *         "beach",
+                 *         "holiday"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["MetadataUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing is answered: a pushed message is not acknowledged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    liveAnalysisFinished: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "analysis.finished",
+                 *       "id": "7f4c2b1e9d8a4c6b8e1f0a2b3c4d5e6f",
+                 *       "at": "2026-11-21T09:30:04.000Z",
+                 *       "analysisId": "01JD8X7B2C3D4E5F6G7H8J9K0M",
+                 *       "mediaId": "01JD8X6A1B2C3D4E5F6G7H8J9K",
+                 *       "status": "succeeded"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AnalysisFinishedEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing is answered: a pushed message is not acknowledged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    liveSessionRevoked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "session.revoked",
+                 *       "id": "7f4c2b1e9d8a4c6b8e1f0a2b3c4d5e6f",
+                 *       "at": "2026-11-21T09:30:04.000Z",
+                 *       "sessionId": "01JD8X4M6N8P0Q2R4S6T8V0W2X",
+                 *       "reason": "revoked"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SessionRevokedEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing is answered: a pushed message is not acknowledged. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -5,6 +5,8 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
+const api = process.env['ML_API_URL'] ?? 'http://localhost:3000';
+
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [svelte()],
@@ -18,7 +20,10 @@ export default defineConfig({
   },
   worker: { format: 'es' },
   server: {
-    // `npm run dev:web`: Vite's dev server with hot reload in front of a running `npm start`.
-    proxy: { '/v1': process.env['ML_API_URL'] ?? 'http://localhost:3000' },
+    // `npm run dev:web`: Vite's dev server with hot reload in front of a running `npm start`,
+    // whose edge also answers /config.json (where the live-updates WebSocket is). The dev server
+    // sets no Content-Security-Policy, so the app may open that socket from here; the policy
+    // itself is checked where it is set: `npm start`'s edge and CloudFront.
+    proxy: { '/v1': api, '/config.json': api },
   },
 });

@@ -20,7 +20,7 @@ import { parse } from 'yaml';
 import { PIPELINES_FILE, WEB } from '../delivery/pipelines';
 import { IMMUTABLE, RELEASES_PREFIX, REVALIDATE } from '../delivery/deploy-web';
 import { REPO_ROOT } from '../stack/serviceConfig';
-import { FAKE_DISTRIBUTION_ID, fakeAppBucket, startFakeAws, type FakeAws } from '../test/fakeAws';
+import { FAKE_DISTRIBUTION_ID, FAKE_LIVE_URL, fakeAppBucket, startFakeAws, type FakeAws } from '../test/fakeAws';
 import { agentEnv, isNpmCi, resolveSecrets, runTask, type Exec, type Stage } from '../test/goCdAgent';
 
 type Node = Record<string, unknown>;
@@ -128,7 +128,10 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
     fakeAws.calls.length = 0;
     await runStage('deploy-test', withoutWeb);
     const site = siteIn('test');
-    expect([...site.keys()].sort()).to.deep.equal([...built.keys()].filter((file) => !file.split('/').some((part) => part.startsWith('.'))).sort());
+    // The build, plus config.json written from the stack's outputs (where the live-updates WebSocket is).
+    expect([...site.keys()].sort()).to.deep.equal([...[...built.keys()].filter((file) => !file.split('/').some((part) => part.startsWith('.'))), 'config.json'].sort());
+    expect(JSON.parse(String(site.get('config.json')))).to.deep.equal({ liveUrl: FAKE_LIVE_URL });
+    site.delete('config.json');
     for (const [file, bytes] of site) expect(sha256(bytes), file).to.equal(sha256(built.get(file) as Buffer));
     const bucket = fakeAppBucket('test');
     for (const [file] of site) {
@@ -163,6 +166,8 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
     fakeAws.calls.length = 0;
     await runStage('deploy-prod', withoutWeb);
     const site = siteIn('prod');
+    expect(JSON.parse(String(site.get('config.json')))).to.deep.equal({ liveUrl: FAKE_LIVE_URL });
+    site.delete('config.json');
     expect(site.size).to.be.greaterThan(0);
     for (const [file, bytes] of site) expect(sha256(bytes), file).to.equal(sha256(built.get(file) as Buffer));
     expect((fakeAws.calls.find((call) => call.service === 'cloudformation')?.body as Node | undefined)?.['StackName']).to.equal('media-library-prod');

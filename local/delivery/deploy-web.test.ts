@@ -6,11 +6,13 @@ import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-clo
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import sinon, { type SinonStub } from 'sinon';
-import { buildFiles, deployWeb, IMMUTABLE, releaseKey, REVALIDATE, type WebDeployClients } from './deploy-web';
+import { APP_CONFIG_KEY, buildFiles, deployWeb, IMMUTABLE, releaseKey, REVALIDATE, type WebDeployClients } from './deploy-web';
 
 const NOW = new Date('2026-06-15T12:00:00.000Z');
 const daysAgo = (days: number): Date => new Date(NOW.getTime() - days * 24 * 60 * 60 * 1000);
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+const LIVE_URL = 'wss://abc123defg.execute-api.eu-west-1.amazonaws.com/test';
+const OUTPUTS = { AppBucketName: 'app-bucket', AppDistributionId: 'E123', LiveUrl: LIVE_URL };
 
 const builds: string[] = [];
 
@@ -45,7 +47,7 @@ interface StoredObject {
  * The three clients with `send` stubbed: a stack with the app outputs, a bucket holding
  * `existing`, and a record of every command in the order sent.
  */
-function fakeAws(existing: StoredObject[] = [], outputs: Record<string, string> = { AppBucketName: 'app-bucket', AppDistributionId: 'E123' }) {
+function fakeAws(existing: StoredObject[] = [], outputs: Record<string, string> = OUTPUTS) {
   const clients: WebDeployClients = {
     cloudFormation: new CloudFormationClient({ region: 'us-east-1', credentials }),
     s3: new S3Client({ region: 'us-east-1', credentials }),
@@ -115,7 +117,7 @@ describe('deploy-web: the built app to its bucket and distribution', () => {
     expect(sent.map((call) => call.name)).to.deep.equal(['DescribeStacksCommand']);
   });
 
-  it('uploads the hashed assets first (immutable for a year), then the other files, then index.html (no-cache), each with its Content-Type', async () => {
+  it('uploads the hashed assets first (immutable for a year), then the other files and config.json, then index.html (no-cache), each with its Content-Type', async () => {
     const { clients, sent } = fakeAws();
     await deployWeb(clients, options(makeBuild(BUILD)));
     const puts = sent.filter((call) => call.name === 'PutObjectCommand' && !String(call.input['Key']).startsWith('_releases/')).map((call) => [call.input['Key'], call.input['CacheControl'], call.input['ContentType']]);
@@ -124,6 +126,7 @@ describe('deploy-web: the built app to its bucket and distribution', () => {
       ['assets/index-new.css', IMMUTABLE, 'text/css; charset=utf-8'],
       ['assets/index-new.js', IMMUTABLE, 'text/javascript; charset=utf-8'],
       ['favicon.ico', REVALIDATE, 'image/x-icon'],
+      ['config.json', REVALIDATE, 'application/json'],
       ['index.html', REVALIDATE, 'text/html; charset=utf-8'],
     ]);
     expect(IMMUTABLE).to.equal('public, max-age=31536000, immutable');
@@ -149,7 +152,8 @@ describe('deploy-web: the built app to its bucket and distribution', () => {
     expect(invalidation?.['InvalidationBatch']).to.deep.include({ Paths: { Quantity: 1, Items: ['/index.html'] } });
     expect(report.invalidationId).to.equal('I1');
     const release = JSON.parse(String(sent.find((call) => call.input['Key'] === releaseKey(NOW))?.input['Body'])) as { files: string[] };
-    expect(release.files.sort()).to.deep.equal(Object.keys(BUILD).sort());
+    // config.json too: the clean-up never takes it for a file no release uses.
+    expect(release.files.sort()).to.deep.equal([...Object.keys(BUILD), 'config.json'].sort());
   });
 
   it('keeps the previous build’s files however old they are, so tabs opened before the deploy keep loading their chunks', async () => {
@@ -178,7 +182,7 @@ describe('deploy-web: the built app to its bucket and distribution', () => {
     ]);
     const report = await deployWeb(clients, options(makeBuild(BUILD)));
     expect(report.deleted).to.deep.equal(['_releases/2026-05-06T12:00:00.000Z.json', 'assets/a.js', 'assets/manual-old.js']);
-    for (const kept of ['assets/b.js', 'assets/shared.js', 'assets/c.js', 'assets/manual-yesterday.js', 'assets/index-new.js', 'index.html']) expect(bucket.has(kept), kept).to.equal(true);
+    for (const kept of ['assets/b.js', 'assets/shared.js', 'assets/c.js', 'assets/manual-yesterday.js', 'assets/index-new.js', 'index.html', 'config.json']) expect(bucket.has(kept), kept).to.equal(true);
   });
 
   it('with a shorter grace period, the build replaced 3 days ago goes too', async () => {
@@ -192,12 +196,52 @@ describe('deploy-web: the built app to its bucket and distribution', () => {
     expect(report.deleted).to.deep.equal([releaseKey(daysAgo(20)), 'assets/b.js']);
   });
 
+  describe('config.json: the app’s runtime settings, from the stack’s outputs', () => {
+    it('says where the live-updates WebSocket is (output LiveUrl), no-cache, as JSON, before index.html', async () => {
+      const { clients, sent, bucket } = fakeAws();
+      const report = await deployWeb(clients, options(makeBuild(BUILD)));
+      expect(JSON.parse(String(bucket.get(APP_CONFIG_KEY)?.body))).to.deep.equal({ liveUrl: LIVE_URL });
+      expect(report.config).to.deep.equal({ liveUrl: LIVE_URL });
+      const put = sent.find((call) => call.name === 'PutObjectCommand' && call.input['Key'] === 'config.json')?.input;
+      expect(put).to.include({ Bucket: 'app-bucket', ContentType: 'application/json', CacheControl: 'no-cache' });
+      const keys = sent.filter((call) => call.name === 'PutObjectCommand').map((call) => call.input['Key']);
+      expect(keys.indexOf('config.json')).to.be.lessThan(keys.indexOf('index.html'));
+    });
+
+    it('each stage gets its own URL from the same build', async () => {
+      const dist = makeBuild(BUILD);
+      const prodUrl = 'wss://prod000001.execute-api.eu-west-1.amazonaws.com/prod';
+      const { clients, bucket } = fakeAws([], { ...OUTPUTS, LiveUrl: prodUrl });
+      await deployWeb(clients, { ...options(dist), stage: 'prod' });
+      expect(JSON.parse(String(bucket.get(APP_CONFIG_KEY)?.body))).to.deep.equal({ liveUrl: prodUrl });
+    });
+
+    it('a stack from before live updates (no LiveUrl): an empty config, and the app polls', async () => {
+      const lines: string[] = [];
+      const { clients, bucket } = fakeAws([], { AppBucketName: 'app-bucket', AppDistributionId: 'E123' });
+      const report = await deployWeb(clients, { ...options(makeBuild(BUILD)), log: (line: string) => lines.push(line) });
+      expect(JSON.parse(String(bucket.get(APP_CONFIG_KEY)?.body))).to.deep.equal({});
+      expect(report.config).to.deep.equal({});
+      expect(lines.join('\n')).to.contain('no LiveUrl output');
+    });
+
+    it('refuses a LiveUrl that is not wss:// (the page is https: a ws:// socket would be blocked), uploading nothing', async () => {
+      const { clients, sent } = fakeAws([], { ...OUTPUTS, LiveUrl: 'ws://abc123defg.execute-api.eu-west-1.amazonaws.com/test' });
+      await deployWeb(clients, options(makeBuild(BUILD))).then(
+        () => expect.fail('deployed'),
+        (error: Error) => expect(error.message).to.contain('is not a wss:// URL'),
+      );
+      expect(sent.map((call) => call.name)).to.deep.equal(['DescribeStacksCommand']);
+    });
+  });
+
   it('refuses a folder that is not a build, or a file whose type it does not know, before touching AWS', async () => {
     const { clients, sent } = fakeAws();
     for (const [files, message] of [
       [{ 'assets/index.js': '' }, 'holds no index.html'],
       [{ 'index.html': '', 'assets/blob.bin': '' }, 'assets/blob.bin: no Content-Type known for ".bin"'],
       [{ 'index.html': '', '_releases/x.json': '' }, '_releases/x.json: _releases/ is where deploys keep their records'],
+      [{ 'index.html': '', 'config.json': '{"liveUrl":"wss://elsewhere"}' }, "config.json: written by the deploy from the stack's outputs, never part of a build"],
     ] as Array<[Record<string, string>, string]>) {
       expect(() => buildFiles(makeBuild(files))).to.throw(message);
       await deployWeb(clients, options(makeBuild(files))).then(

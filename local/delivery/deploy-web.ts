@@ -7,8 +7,10 @@
  * 1. Every file is checked before anything is uploaded (index.html present, a known type each).
  * 2. The hashed files under assets/ go up first, `Cache-Control: public, max-age=31536000,
  *    immutable` (their names change whenever their content does); every other file (favicon,
- *    robots.txt…) with `no-cache`; index.html last, `no-cache`, so no browser ever loads an
- *    index.html whose scripts are not there yet.
+ *    robots.txt…) with `no-cache`, and with them `config.json`, the app's runtime settings
+ *    written from the stage's stack outputs (`{"liveUrl": <LiveUrl>}`: where the live-updates
+ *    WebSocket is; the build itself is the same for every stage); index.html last, `no-cache`,
+ *    so no browser ever loads an index.html whose scripts are not there yet.
  * 3. A release record `_releases/<time>.json` lists the files of this build (CloudFront may not
  *    read that prefix: the bucket policy denies it).
  * 4. CloudFront is told to drop its copy of /index.html (an invalidation).
@@ -30,6 +32,8 @@ export const SERVICE = 'media-library';
 export const RELEASES_PREFIX = '_releases/';
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'no-cache';
+/** The app's runtime settings, fetched by the app from its own origin (web/src/live/live.ts). */
+export const APP_CONFIG_KEY = 'config.json';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const UPLOAD_CONCURRENCY = 8;
 
@@ -78,9 +82,22 @@ export interface BuildFile {
   cacheControl: string;
 }
 
+/** What config.json says; an empty object (no live updates: the app polls) when the stack has no LiveUrl. */
+export interface AppConfig {
+  liveUrl?: string;
+}
+
+export interface StackOutputs {
+  bucket: string;
+  distributionId: string;
+  /** The live-updates WebSocket (output LiveUrl), absent on a stack deployed before live updates. */
+  liveUrl?: string;
+}
+
 export interface WebDeployReport {
   bucket: string;
   distributionId: string;
+  config: AppConfig;
   uploaded: string[];
   release: string;
   invalidationId: string;
@@ -99,6 +116,8 @@ export function buildFiles(dist: string): BuildFile[] {
     .map((relative): BuildFile => {
       const key = relative.split(path.sep).join('/');
       if (key.startsWith(RELEASES_PREFIX)) throw new Error(`${key}: ${RELEASES_PREFIX} is where deploys keep their records`);
+      // One build goes to every stage: a config.json inside it would send test's settings to prod.
+      if (key === APP_CONFIG_KEY) throw new Error(`${key}: written by the deploy from the stack's outputs, never part of a build`);
       const contentType = CONTENT_TYPES[path.extname(key).toLowerCase()];
       if (contentType === undefined) throw new Error(`${key}: no Content-Type known for "${path.extname(key)}" (add it to CONTENT_TYPES in local/delivery/deploy-web.ts)`);
       // Vite names what it writes to assets/ after the content's hash: such a file never changes.
@@ -108,8 +127,8 @@ export function buildFiles(dist: string): BuildFile[] {
   return files.sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
 }
 
-/** The app's bucket and distribution, from the outputs of the stage's stack. */
-export async function stackOutputs(cloudFormation: CloudFormationClient, stage: string): Promise<{ bucket: string; distributionId: string }> {
+/** The app's bucket and distribution, and the live-updates URL, from the outputs of the stage's stack. */
+export async function stackOutputs(cloudFormation: CloudFormationClient, stage: string): Promise<StackOutputs> {
   const stackName = `${SERVICE}-${stage}`;
   const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
@@ -118,7 +137,14 @@ export async function stackOutputs(cloudFormation: CloudFormationClient, stage: 
   if (bucket === undefined || distributionId === undefined) {
     throw new Error(`stack ${stackName} has no AppBucketName/AppDistributionId outputs: deploy the service stack first (pipeline media-library-service)`);
   }
-  return { bucket, distributionId };
+  const liveUrl = outputs.get('LiveUrl');
+  if (liveUrl !== undefined && !/^wss:\/\/[^\s/]+(\/[^\s]*)?$/.test(liveUrl)) throw new Error(`stack ${stackName}: LiveUrl ${liveUrl} is not a wss:// URL`);
+  return { bucket, distributionId, ...(liveUrl === undefined ? {} : { liveUrl }) };
+}
+
+/** config.json: what the app reads at run time from its own origin. */
+export function appConfig(outputs: StackOutputs): AppConfig {
+  return outputs.liveUrl === undefined ? {} : { liveUrl: outputs.liveUrl };
 }
 
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -168,11 +194,17 @@ export async function staleObjects(s3: S3Client, bucket: string, now: Date, grac
 export async function deployWeb(clients: WebDeployClients, options: WebDeployOptions): Promise<WebDeployReport> {
   const { s3, cloudFront } = clients;
   const files = buildFiles(options.dist);
-  const { bucket, distributionId } = await stackOutputs(clients.cloudFormation, options.stage);
+  const outputs = await stackOutputs(clients.cloudFormation, options.stage);
+  const { bucket, distributionId } = outputs;
+  const config = appConfig(outputs);
   options.log(`web app → s3://${bucket} (distribution ${distributionId}), ${files.length} files`);
+  options.log(config.liveUrl === undefined ? 'config.json: no LiveUrl output (a stack from before live updates): the app polls instead' : `config.json: live updates at ${config.liveUrl}`);
 
   const put = async (file: BuildFile): Promise<void> => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: fs.readFileSync(file.file), ContentType: file.contentType, CacheControl: file.cacheControl }));
+  };
+  const putConfig = async (): Promise<void> => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: APP_CONFIG_KEY, Body: `${JSON.stringify(config)}\n`, ContentType: 'application/json', CacheControl: REVALIDATE }));
   };
   const entry = files.filter((file) => file.key === 'index.html');
   await inBatches(
@@ -185,11 +217,16 @@ export async function deployWeb(clients: WebDeployClients, options: WebDeployOpt
     UPLOAD_CONCURRENCY,
     put,
   );
+  // Before index.html: an app that loads finds its settings. (no-cache, which CloudFront's
+  // CachingOptimized honours down to 1 s, so no invalidation is needed for it.)
+  await putConfig();
   // Only now that everything it refers to is there.
   for (const file of entry) await put(file);
 
   const release = releaseKey(options.now);
-  const body = JSON.stringify({ deployedAt: options.now.toISOString(), files: files.map((file) => file.key) }, null, 1);
+  const uploaded = [...files.map((file) => file.key), APP_CONFIG_KEY];
+  // config.json is listed too, so that the clean-up below never takes it for a stray file.
+  const body = JSON.stringify({ deployedAt: options.now.toISOString(), files: uploaded }, null, 1);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: release, Body: body, ContentType: 'application/json', CacheControl: 'no-store' }));
 
   const invalidation = await cloudFront.send(
@@ -208,7 +245,7 @@ export async function deployWeb(clients: WebDeployClients, options: WebDeployOpt
     if ((answer.Errors ?? []).length > 0) throw new Error(`could not delete ${JSON.stringify(answer.Errors)}`);
   }
   options.log(`deleted ${deleted.length} files no release of the last ${options.graceDays} days uses`);
-  return { bucket, distributionId, uploaded: files.map((file) => file.key), release, invalidationId, deleted };
+  return { bucket, distributionId, config, uploaded, release, invalidationId, deleted };
 }
 
 async function main(): Promise<void> {

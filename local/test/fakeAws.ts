@@ -11,6 +11,9 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** The live-updates WebSocket API of the fake stack (output LiveUrl). */
+export const FAKE_LIVE_URL = 'wss://abcdef1234.execute-api.us-east-1.amazonaws.com/test';
+
 export interface RecordedCall {
   service: string;
   method: string;
@@ -105,7 +108,7 @@ export async function startFakeAws(): Promise<FakeAws> {
         const stackName = form.get('StackName') ?? '';
         call.body = Object.fromEntries(form);
         const stage = stackName.replace(/^media-library-/, '');
-        const outputs = { AppBucketName: fakeAppBucket(stage), AppDistributionId: FAKE_DISTRIBUTION_ID, AppUrl: 'https://d111111abcdef8.cloudfront.net' };
+        const outputs = { AppBucketName: fakeAppBucket(stage), AppDistributionId: FAKE_DISTRIBUTION_ID, AppUrl: 'https://d111111abcdef8.cloudfront.net', LiveUrl: FAKE_LIVE_URL };
         const members = Object.entries(outputs)
           .map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${escapeXml(value)}</OutputValue></member>`)
           .join('');

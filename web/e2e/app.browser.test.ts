@@ -52,11 +52,19 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await page.getByText('Your library is empty.').waitFor();
     await noSeriousViolations(page, 'empty library');
 
+    // Pending placeholders become thumbnails when the live updates say so: no item is polled.
+    const itemReads: string[] = [];
+    const countItemReads = (request: { method(): string; url(): string }): void => {
+      if (request.method() === 'GET' && /\/v1\/media\/[0-9A-Z]{26}$/.test(new URL(request.url()).pathname)) itemReads.push(request.url());
+    };
+    page.on('request', countItemReads);
     await page.getByLabel('Upload').setInputFiles([fixture('photo-exif.jpg'), fixture('graphic.png')]);
     await page.getByRole('region', { name: 'Adding files' }).waitFor();
     const photo = page.getByRole('img', { name: 'photo-exif.jpg', exact: true });
     await photo.waitFor({ timeout: 30_000 });
     await page.getByRole('img', { name: 'graphic.png', exact: true }).waitFor({ timeout: 30_000 });
+    page.off('request', countItemReads);
+    expect(itemReads, 'GET /v1/media/{id} while the uploads were processed').to.deep.equal([]);
     expect(await photo.getAttribute('src')).to.match(/^http:\/\/(127\.0\.0\.1|localhost):\d+\/.+thumb-(small|large)\.webp\?/);
     await noSeriousViolations(page, 'library with items');
 
@@ -153,11 +161,9 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await endOther.click();
     await endOther.waitFor({ state: 'detached' });
 
-    // The first browser's session is gone: its next request fails, the refresh is refused, and it says so.
-    await first.page.getByRole('searchbox', { name: 'Search' }).fill('anything');
-    await first.page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    // The first browser's session is gone: told over its live connection, it signs out at once, untouched, and says why.
     await first.page.getByRole('button', { name: 'Sign in' }).waitFor();
-    await first.page.getByText('Your session has ended. Please sign in again.').waitFor();
+    await first.page.getByText('This session was ended from another device. Please sign in again.').waitFor();
     expect(await first.page.evaluate(() => localStorage.length + sessionStorage.length)).to.equal(0);
     expect(first.errors).to.deep.equal([]);
     await first.context.close();
@@ -208,7 +214,39 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await second.context.close();
   });
 
-  it('on a 360 px phone: videos play, arrows move between items, similar photos are found, an upload can be cancelled, a concurrent tag edit is kept', async () => {
+  it('live: an upload, a title edit and a deletion in another browser show up here without a reload', async () => {
+    const email = `live-${Date.now()}@example.com`;
+    const here = await newPage(browser);
+    await signUp(here.page, app.url, email);
+    await here.page.getByText('Your library is empty.').waitFor();
+    const there = await newPage(browser);
+    await there.page.goto(`${app.url}/signin`);
+    await there.page.getByLabel('Email').fill(email);
+    await there.page.getByLabel('Password').fill(PASSWORD);
+    await there.page.getByRole('button', { name: 'Sign in' }).click();
+    await there.page.getByRole('button', { name: 'Account' }).waitFor();
+
+    await there.page.getByLabel('Upload').setInputFiles(fixture('photo-other.jpg'));
+    const thereImage = there.page.getByRole('img', { name: 'photo-other.jpg', exact: true });
+    await thereImage.waitFor({ timeout: 30_000 });
+    await here.page.getByRole('img', { name: 'photo-other.jpg', exact: true }).waitFor({ timeout: 15_000 });
+
+    await thereImage.click();
+    const viewer = there.page.getByRole('dialog');
+    await viewer.getByLabel('Title').fill('Harbour at dusk');
+    await viewer.getByLabel('Title').press('Enter');
+    await here.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).waitFor({ timeout: 15_000 });
+
+    await viewer.getByRole('button', { name: 'Delete' }).click();
+    await there.page.getByRole('dialog', { name: 'Delete this item?' }).getByRole('button', { name: 'Delete' }).click();
+    await here.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).waitFor({ state: 'detached', timeout: 15_000 });
+    expect(here.errors).to.deep.equal([]);
+    expect(there.errors).to.deep.equal([]);
+    await here.context.close();
+    await there.context.close();
+  });
+
+  it('on a 360 px phone: videos play, arrows move between items, similar photos are found, an upload can be cancelled, a title typed while another tab tags the photo is saved on top of that tag', async () => {
     const { context, page, errors } = await newPage(browser, { width: 360, height: 740 });
     await signUp(page, app.url, `phone-${Date.now()}@example.com`);
     await page.getByLabel('Upload').setInputFiles([fixture('photo-exif.jpg'), fixture('photo-other.jpg'), fixture('clip.mp4')]);
@@ -249,8 +287,12 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await viewer.getByRole('button', { name: 'Find similar' }).click();
     await viewer.getByRole('heading', { name: 'Colours' }).waitFor({ timeout: 30_000 });
 
-    // Someone else (another tab) tags the photo meanwhile; this tab's edit is applied on top, not lost.
+    // Someone else (another tab) tags the photo while a title is being typed here: the tag shows up
+    // at once (live), what was typed stays, and saving it meets the newer version (If-Match's 412)
+    // and is applied on top of it: neither edit is lost.
     const mediaId = new URL(page.url()).pathname.split('/').pop() as string;
+    const titleBox = viewer.getByRole('textbox', { name: 'Title' });
+    await titleBox.fill('Typed here');
     const token = await page.evaluate(async (id) => {
       const refreshToken = sessionStorage.getItem('ml.refresh') as string;
       const refreshed = await fetch('/v1/sessions/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
@@ -260,11 +302,19 @@ describe('web app in a browser (npm start + Chromium)', function () {
       return tokens.accessToken;
     }, mediaId);
     expect(token).to.be.a('string');
+    await viewer.getByRole('button', { name: 'Remove tag from-elsewhere' }).waitFor();
+    expect(await titleBox.inputValue()).to.equal('Typed here');
+    await titleBox.press('Enter');
+    await page.getByText(/changed elsewhere meanwhile/).waitFor();
     await viewer.getByRole('textbox', { name: 'Add tag' }).fill('mine');
     await viewer.getByRole('textbox', { name: 'Add tag' }).press('Enter');
     await viewer.getByRole('button', { name: 'Remove tag mine' }).waitFor();
-    await viewer.getByRole('button', { name: 'Remove tag from-elsewhere' }).waitFor();
-    await page.getByText(/changed elsewhere meanwhile/).waitFor();
+    const saved = await page.evaluate(async ([id, accessToken]) => {
+      const response = await fetch(`/v1/media/${id}/metadata`, { headers: { authorization: `Bearer ${accessToken}` } });
+      return (await response.json()) as { title: string; tags: string[] };
+    }, [mediaId, token] as const);
+    expect(saved.title).to.equal('Typed here');
+    expect(saved.tags).to.have.members(['from-elsewhere', 'mine']);
     await viewer.getByRole('button', { name: 'Close' }).click();
 
     // An upload held at the storage can be cancelled, and nothing is added.

@@ -5,6 +5,7 @@
 import { authenticatedClient, publicClient, type Api } from './api/client';
 import type { components } from './api/schema';
 import { browserLock, Session, type SignOutReason } from './auth/session';
+import { endsOwnSession, fetchLiveUrl, LiveClient } from './live/live';
 
 export type User = components['schemas']['User'];
 export interface Notice {
@@ -29,9 +30,14 @@ class AppState {
   notices = $state<Notice[]>([]);
   /** Bumped whenever the library changed here (upload, delete, edit), so the grid reloads. */
   libraryVersion = $state(0);
+  /** The live-updates socket is open: screens stop polling (they poll whenever it is not). */
+  liveConnected = $state(false);
+  /** Live updates are down for more than a few seconds (the app says so, and polls meanwhile). */
+  livePaused = $state(false);
   readonly publicApi: Api = publicClient();
   readonly session: Session;
   readonly api: Api;
+  readonly live: LiveClient;
   private nextNotice = 1;
 
   constructor() {
@@ -42,7 +48,9 @@ class AppState {
       withLock: browserLock(),
       onChange: (signedIn, reason) => {
         this.signedIn = signedIn;
-        if (!signedIn) {
+        if (signedIn) this.live.start();
+        else {
+          this.live.stop();
           this.user = null;
           // Nothing of the person stays on screen or in memory.
           this.libraryVersion += 1;
@@ -51,6 +59,21 @@ class AppState {
       },
     });
     this.api = authenticatedClient(this.session);
+    this.live = new LiveClient({
+      loadUrl: () => fetchLiveUrl(),
+      accessToken: () => this.session.currentAccessToken(),
+      refreshSession: () => this.session.refresh(),
+      onStatus: ({ connected, paused }) => {
+        this.liveConnected = connected;
+        this.livePaused = paused;
+      },
+    });
+    this.live.on((event) => {
+      // This tab's session ended elsewhere (another device, a password change): sign out here too.
+      const ended = endsOwnSession(event, this.session.sessionId);
+      if (ended !== null) this.session.signOut(ended);
+    });
+    window.addEventListener('online', () => this.live.retryNow());
     // Another tab signed out (the stored refresh token went away): so does this one.
     window.addEventListener('storage', (event) => {
       if (event.key === 'ml.refresh' && event.newValue === null && this.signedIn) this.session.signOut('signed_out');
@@ -62,6 +85,7 @@ class AppState {
     try {
       if (this.session.resumable && (await this.session.refresh())) {
         this.signedIn = true;
+        this.live.start();
         void this.loadUser();
       }
     } finally {
@@ -75,6 +99,8 @@ class AppState {
   }
 
   async signOut(): Promise<void> {
+    // Close the socket first: the session.revoked this sign-out causes is not news to this tab.
+    this.live.stop();
     // End the session on the server first; forget it here whatever the answer.
     await this.api.DELETE('/v1/sessions/{id}', { params: { path: { id: 'current' } } }).catch(() => undefined);
     this.session.signOut('signed_out');

@@ -87,6 +87,18 @@ describe('web Session', () => {
       session.signIn(tokens(1), true);
       expect([...local.items.values(), ...tab.items.values()]).to.not.include('access-1');
     });
+
+    it('knows the id of its session (live updates tell this tab’s session.revoked from another’s), until sign-out', async () => {
+      const { session, post } = setup();
+      expect(session.sessionId).to.equal(null);
+      session.signIn(tokens(1), false);
+      expect(session.sessionId).to.equal('session-1');
+      post.resolves(issued({ ...tokens(2), sessionId: 'session-2' }));
+      await session.refresh();
+      expect(session.sessionId).to.equal('session-2');
+      session.signOut();
+      expect(session.sessionId).to.equal(null);
+    });
   });
 
   describe('currentAccessToken', () => {

@@ -36,6 +36,7 @@ export interface SessionDeps {
 export class Session {
   private accessToken: string | null = null;
   private accessExpiresAt = 0;
+  private heldSessionId: string | null = null;
   private refreshing: Promise<boolean> | null = null;
   private readonly now: () => number;
 
@@ -50,6 +51,11 @@ export class Session {
 
   get signedIn(): boolean {
     return this.accessToken !== null;
+  }
+
+  /** The id of the session this tab holds (as `GET /v1/sessions` and live `session.revoked` name it); null when signed out. */
+  get sessionId(): string | null {
+    return this.heldSessionId;
   }
 
   /** After POST /v1/sessions. */
@@ -82,6 +88,7 @@ export class Session {
     const was = this.accessToken !== null || this.resumable;
     this.accessToken = null;
     this.accessExpiresAt = 0;
+    this.heldSessionId = null;
     this.deps.local.removeItem(REFRESH_KEY);
     this.deps.tab.removeItem(REFRESH_KEY);
     if (was) this.deps.onChange?.(false, reason);
@@ -112,6 +119,7 @@ export class Session {
   private keep(tokens: Tokens): void {
     this.accessToken = tokens.accessToken;
     this.accessExpiresAt = Date.parse(tokens.accessTokenExpiresAt);
+    this.heldSessionId = tokens.sessionId;
   }
 
   private storedRefreshToken(): string | null {

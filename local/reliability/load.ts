@@ -303,7 +303,8 @@ async function startStack(): Promise<{ baseUrl: string; liveUrl: string; dynamod
     const onData = (chunk: Buffer): void => {
       // Keep draining the pipes for the whole run, but keep only the tail (for error messages).
       output = (output + chunk.toString()).slice(-20_000);
-      if (/\[local\] ready:/.test(output)) {
+      // The banner's last line (local/start.ts): everything is up.
+      if (/\[local\] ready in [\d.]+ s[\s\S]*Ctrl-C stops everything/.test(output)) {
         clearTimeout(timer);
         resolve();
       }

@@ -11,7 +11,7 @@ import { localRoles } from '../gateway';
 import type { FunctionRole } from '../gateway/roles';
 import type { RunningOffline } from '../stack/offline';
 import { ApiClient, newAccount } from '../test/http';
-import { upload } from '../test/media';
+import { settled, upload } from '../test/media';
 import { extraOfflineApi, localStack } from '../test/stack';
 import { TOOLING_CREDENTIALS } from '../stack/credentials';
 import { requireEnv } from '../../shared/config/env';
@@ -94,5 +94,56 @@ describe('IAM enforced on the local stack: one permission less breaks the matchi
     expect(offline.denials().map((denial) => `${denial.fn} ${denial.action}`)).to.include('createAnalysis sns:Publish');
     const jobs = await tooling.send(new QueryCommand({ TableName: requireEnv('ANALYSES_TABLE'), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': userPartition(userId) } }));
     expect(jobs.Items ?? [], 'no job left behind').to.deep.equal([]);
+  });
+});
+
+describe('every function calls AWS as itself, also when subscribers run at the same time', function () {
+  this.timeout(240_000);
+  let offline: RunningOffline;
+  let api: ApiClient;
+
+  before(async () => {
+    offline = await extraOfflineApi({});
+    api = new ApiClient(offline.baseUrl);
+  });
+  after(async () => {
+    await offline?.stop();
+  });
+
+  // S3 delivers uploads to processUpload and SNS delivers analysis requests to runAnalysis. Were
+  // either run in a process shared with the other, one's calls could carry the other's identity
+  // (and be refused by, or worse allowed by, the wrong role); on Lambda each has its own.
+  it('uploads (processUpload) and analyses (runAnalysis) interleaved: no call refused, every item ready, every job done', async () => {
+    const account = newAccount('identity');
+    await api.post('/v1/users', { body: account });
+    const token = (await api.post<{ accessToken: string }>('/v1/sessions', { body: { email: account.email, password: account.password } })).body.accessToken;
+    const photo = fs.readFileSync(path.join(FIXTURES, 'photo-exif.jpg'));
+    const uploadOne = async (index: number): Promise<string> => (await upload(api, token, { bytes: photo, filename: `p${index}.jpg`, contentType: 'image/jpeg' })).media.id;
+    const untilReady = async (id: string): Promise<string> => (await settled(api, token, id, 60_000)).status;
+    const first = await Promise.all([0, 1, 2].map(uploadOne));
+    expect(await Promise.all(first.map(untilReady))).to.deep.equal(['ready', 'ready', 'ready']);
+
+    const rounds = 4;
+    const uploads: Array<Promise<string>> = [];
+    const jobs: Array<Promise<string>> = [];
+    for (let round = 0; round < rounds; round += 1) {
+      for (const index of [0, 1, 2]) {
+        uploads.push(uploadOne(10 * round + index).then(untilReady));
+        jobs.push(
+          api.post<{ id: string }>(`/v1/media/${first[index] as string}/analyses`, { token }).then(async (requested) => {
+            expect(requested.status, requested.text).to.equal(202);
+            for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+              const job = await api.get<{ status: string }>(`/v1/analyses/${requested.body.id}`, { token });
+              if (job.body.status === 'succeeded' || job.body.status === 'failed') return job.body.status;
+            }
+            return 'unfinished';
+          }),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const outcomes = { uploads: await Promise.all(uploads), jobs: await Promise.all(jobs) };
+    expect(offline.denials(), `calls refused at the local AWS gateway: ${JSON.stringify(offline.denials())}`).to.deep.equal([]);
+    expect(outcomes).to.deep.equal({ uploads: Array(3 * rounds).fill('ready'), jobs: Array(3 * rounds).fill('succeeded') });
   });
 });

@@ -25,7 +25,7 @@ export interface RunningApp {
 
 /** `npm start` on free ports with a fresh data folder; resolves once its banner is printed. */
 export async function startApp(): Promise<RunningApp> {
-  const [api, lambda, dynamodb, s3, sns, ssm] = freePortsSync(6) as [number, number, number, number, number, number];
+  const [api, lambda, dynamodb, s3, sns, ssm, live] = freePortsSync(7) as [number, number, number, number, number, number, number];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-browser-'));
   const [program, args] = withoutCoverage(process.execPath, ['--import', 'tsx', path.join('local', 'start.ts')]);
   const child: ChildProcess = spawn(program, args, {
@@ -38,6 +38,7 @@ export async function startApp(): Promise<RunningApp> {
       ML_S3_PORT: String(s3),
       ML_SNS_PORT: String(sns),
       ML_SSM_PORT: String(ssm),
+      ML_WS_PORT: String(live),
       ML_DATA_DIR: dataDir,
       // The test run's bundles (local/test/stack.ts builds them once; reused under a lock, kept).
       ML_ESBUILD_WORK_FOLDER: '.esbuild-test',

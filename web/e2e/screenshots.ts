@@ -29,8 +29,9 @@ async function main(): Promise<void> {
       await page.getByLabel('Email').fill(DEMO_ACCOUNT.email);
       await page.getByLabel('Password').fill(DEMO_ACCOUNT.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('main').getByRole('link').first().waitFor();
-      await page.waitForTimeout(500);
+      // Signed in (the header's Account menu), then the library's first page on screen.
+      await page.getByRole('button', { name: 'Account' }).waitFor();
+      await page.getByRole('main').locator('img').first().waitFor();
     };
     await shot('sign-in', 1200, 760, async (page) => {
       await page.goto(`${app.url}/signin`);

@@ -22,8 +22,21 @@ export class EvidenceLog {
     const text = JSON.stringify(line);
     if (this.seen.has(text)) return;
     this.seen.add(text);
-    // One short line per append: O_APPEND keeps concurrent writers' lines whole.
-    fs.appendFileSync(this.file, `${text}\n`);
+    // One short line per append: O_APPEND keeps concurrent writers' lines whole. Never O_CREAT:
+    // the run that asked for the file creates it and removes it when it ends; a gateway that
+    // outlives it (a run stopped early) must not leave a new one behind.
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    try {
+      fs.writeSync(fd, `${text}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 

@@ -76,6 +76,7 @@ describe('local AWS gateway', function () {
   before(async () => {
     const stack = await localStack();
     evidenceFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ml-evidence-')), 'evidence.jsonl');
+    fs.writeFileSync(evidenceFile, '');
     const evidence = new EvidenceLog(evidenceFile);
     dynamodb = await startGateway({ service: 'dynamodb', backend: stack.backends.dynamodb, roles, evidence });
     s3 = await startGateway({ service: 's3', backend: stack.backends.s3, roles, evidence });
@@ -306,6 +307,19 @@ describe('local AWS gateway', function () {
     const lines = readEvidence(evidenceFile);
     expect(lines.every((line) => roles.has(`media-library-local-${line.fn}`))).to.equal(true);
     expect(new Set(lines.map((line) => JSON.stringify(line))).size).to.equal(lines.length);
+  });
+
+  it('never creates the evidence file: once the run that asked for it removed it, nothing is left behind', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-evidence-'));
+    const file = path.join(dir, 'evidence.jsonl');
+    fs.writeFileSync(file, '');
+    const log = new EvidenceLog(file);
+    log.record({ fn: 'reader', action: 'dynamodb:GetItem', resource: TABLE_ARN });
+    expect(readEvidence(file)).to.deep.equal([{ fn: 'reader', action: 'dynamodb:GetItem', resource: TABLE_ARN }]);
+    fs.rmSync(file);
+    log.record({ fn: 'reader', action: 'dynamodb:Query', resource: TABLE_ARN });
+    expect(fs.existsSync(file)).to.equal(false);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('rewrites the Location of a stored object to the address the client used', async () => {

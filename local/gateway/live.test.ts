@@ -163,6 +163,7 @@ describe('local AWS gateway: the live-updates WebSocket API', function () {
   before(async () => {
     backend = await startBackend();
     evidenceFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ml-evidence-')), 'evidence.jsonl');
+    fs.writeFileSync(evidenceFile, '');
     gateway = await startGateway({ service: 'live', backend: backend.url, roles, evidence: new EvidenceLog(evidenceFile), onDenied: (denial) => denials.push(denial) });
   });
   afterEach(() => {

@@ -7,16 +7,20 @@
  *  2. lint the staged content of every staged script with the project's ESLint rules;
  *  3. run the tests the change can reach, by the import graph: a test runs when it imports a
  *     changed file, directly or through others, or is the test beside such a file (handler tests
- *     load their handler by path). End-to-end suites are left to `npm test` (PRECOMMIT_E2E=1
- *     includes them); a change to the toolchain (package.json, tsconfig, serverless.yml, the
- *     mocha set-up) runs every non-e2e test.
+ *     load their handler by path), in-process: suites that start the local stack (end-to-end,
+ *     integration over DynamoDB Local and s3rver) and the peak-memory measurement of the format
+ *     suite are left to `npm test`, which runs everything (PRECOMMIT_FULL=1 runs them here too);
+ *     a change to the toolchain (package.json, tsconfig, serverless.yml, the mocha set-up) runs
+ *     every in-process test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { REPO_ROOT } from './stack/serviceConfig';
 import { dependents, importGraph, reachableTests } from './testGraph';
+import { USES_LOCAL_STACK } from './test/usesStack';
 
 const BUILD_INFO = path.join(REPO_ROOT, 'node_modules', '.cache', 'ml-precommit.tsbuildinfo');
 
@@ -100,18 +104,24 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const e2e = process.env['PRECOMMIT_E2E'] === '1';
-  const tests = (everything ? graph.tests : reachableTests(files, graph)).filter((test) => e2e || !test.endsWith('.e2e.test.ts'));
+  const full = process.env['PRECOMMIT_FULL'] === '1';
+  const reachable = everything ? graph.tests : reachableTests(files, graph);
+  // A quick gate, not the whole run: what needs the local stack (Java, s3rver, serverless-offline:
+  // seconds to start, tens of seconds to run) is for `npm test` and CI.
+  const leftOut = full ? [] : reachable.filter((test) => test.endsWith('.e2e.test.ts') || USES_LOCAL_STACK.test(fs.readFileSync(path.join(REPO_ROOT, test), 'utf8')));
+  const tests = reachable.filter((test) => !leftOut.includes(test));
   console.log(`pre-commit: typecheck (${seconds(started, typechecked)} s) and lint (${seconds(typechecked)} s) passed`);
+  if (leftOut.length > 0) console.log(`pre-commit: ${leftOut.length} reachable suite(s) that start the local stack are left to npm test (PRECOMMIT_FULL=1 runs them here)`);
   if (tests.length === 0) {
-    console.log('pre-commit: no test can be affected by this change');
+    console.log('pre-commit: no in-process test can be affected by this change');
     return;
   }
   console.log(`pre-commit: running ${tests.length} test file(s) the change can reach`);
-  // A quick gate, not the whole run: the property suites (route and file-format fuzzing) run a
-  // few cases each here and their full counts in `npm test`; several files share both cores.
+  // The property suites (route and file-format fuzzing) run a few cases each here and their full
+  // counts (and the format suite's peak-memory measurement) in `npm test`; files share both cores.
   const parallel = tests.length > 3 ? ['--parallel', '--jobs', '2'] : [];
-  const env = { ...process.env, FUZZ_RUNS: process.env['FUZZ_RUNS'] ?? '8', FORMATS_RUNS: process.env['FORMATS_RUNS'] ?? '4' };
+  const quick = full ? {} : { FORMATS_MEMORY: process.env['FORMATS_MEMORY'] ?? 'off' };
+  const env = { ...process.env, FUZZ_RUNS: process.env['FUZZ_RUNS'] ?? '8', FORMATS_RUNS: process.env['FORMATS_RUNS'] ?? '4', ...quick };
   const result = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), ['--reporter', 'dot', ...parallel, ...tests], { cwd: REPO_ROOT, stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
   console.log(`pre-commit: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

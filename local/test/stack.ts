@@ -18,6 +18,7 @@ import { freePortsSync } from '../stack/ports';
 import { killNow } from '../stack/processes';
 import { startS3Local, type RunningS3 } from '../stack/s3';
 import { resourcesOfType, serviceConfig } from '../stack/serviceConfig';
+import { USES_LOCAL_STACK } from './usesStack';
 
 export interface LocalStack {
   /** DynamoDB and S3 as the functions reach them: through the local AWS gateway. */
@@ -131,7 +132,7 @@ export type SharedOffline = Pick<RunningOffline, 'baseUrl' | 's3Endpoint' | 'lam
 export async function startSharedStack(files: string[]): Promise<void> {
   const sources = files.filter((file) => fs.existsSync(file)).map((file) => fs.readFileSync(file, 'utf8'));
   const uses = (pattern: RegExp): boolean => sources.some((source) => pattern.test(source));
-  if (!uses(/\b(localStack|offlineApi|extraOfflineApi)\(/)) return;
+  if (!uses(USES_LOCAL_STACK)) return;
   const backendPorts = freePortsSync(2) as [number, number];
   const stack: LocalStack = {
     dynamodbEndpoint: `http://127.0.0.1:${portFromEnv('ML_TEST_DYNAMODB_PORT')}`,

@@ -13,7 +13,7 @@
  *     a change to the toolchain (package.json, tsconfig, serverless.yml, the mocha set-up) runs
  *     every in-process test.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
@@ -94,37 +94,62 @@ async function main(): Promise<void> {
 
   const graph = importGraph();
   const everything = files.some((file) => EVERYTHING.includes(file) || file.endsWith('.d.ts'));
-  const affected = [...dependents(files, graph)].filter((file) => file.endsWith('.ts'));
-  const { ok: typed, program } = typecheck(staged, everything ? 'all' : affected);
-  const typechecked = Date.now();
-  const linted = await lint(staged, program);
-  const seconds = (from: number, to = Date.now()): string => ((to - from) / 1000).toFixed(1);
-  if (!typed || !linted) {
-    console.error(`pre-commit: ${typed ? '' : 'type errors'}${!typed && !linted ? ' and ' : ''}${linted ? '' : 'lint problems'} in what is staged (git commit --no-verify skips this check)`);
-    process.exit(1);
-  }
-
   const full = process.env['PRECOMMIT_FULL'] === '1';
   const reachable = everything ? graph.tests : reachableTests(files, graph);
   // A quick gate, not the whole run: what needs the local stack (Java, s3rver, serverless-offline:
   // seconds to start, tens of seconds to run) is for `npm test` and CI.
   const leftOut = full ? [] : reachable.filter((test) => test.endsWith('.e2e.test.ts') || USES_LOCAL_STACK.test(fs.readFileSync(path.join(REPO_ROOT, test), 'utf8')));
   const tests = reachable.filter((test) => !leftOut.includes(test));
+  // The tests start at once and run beside the typecheck and lint (which cannot change what they
+  // find); their output is shown after the verdict of those two.
+  const testing = tests.length === 0 ? undefined : startTests(tests, full);
+
+  const affected = [...dependents(files, graph)].filter((file) => file.endsWith('.ts'));
+  const { ok: typed, program } = typecheck(staged, everything ? 'all' : affected);
+  const typechecked = Date.now();
+  const linted = await lint(staged, program);
+  const seconds = (from: number, to = Date.now()): string => ((to - from) / 1000).toFixed(1);
+  if (!typed || !linted) {
+    testing?.stop();
+    console.error(`pre-commit: ${typed ? '' : 'type errors'}${!typed && !linted ? ' and ' : ''}${linted ? '' : 'lint problems'} in what is staged (git commit --no-verify skips this check)`);
+    process.exit(1);
+  }
   console.log(`pre-commit: typecheck (${seconds(started, typechecked)} s) and lint (${seconds(typechecked)} s) passed`);
   if (leftOut.length > 0) console.log(`pre-commit: ${leftOut.length} reachable suite(s) that start the local stack are left to npm test (PRECOMMIT_FULL=1 runs them here)`);
-  if (tests.length === 0) {
+  if (testing === undefined) {
     console.log('pre-commit: no in-process test can be affected by this change');
     return;
   }
-  console.log(`pre-commit: running ${tests.length} test file(s) the change can reach`);
-  // The property suites (route and file-format fuzzing) run a few cases each here and their full
-  // counts (and the format suite's peak-memory measurement) in `npm test`; files share both cores.
+  console.log(`pre-commit: ${tests.length} test file(s) the change can reach`);
+  const { status, output } = await testing.finished;
+  process.stdout.write(output);
+  if (status !== 0) process.exit(status ?? 1);
+  console.log(`pre-commit: done in ${seconds(started)} s`);
+}
+
+/**
+ * Mocha over `tests` in the background, its output kept. The property suites (route and
+ * file-format fuzzing) run a few cases each here and their full counts (and the format suite's
+ * peak-memory measurement) in `npm test`; files share both cores.
+ */
+function startTests(tests: string[], full: boolean): { finished: Promise<{ status: number | null; output: string }>; stop: () => void } {
   const parallel = tests.length > 3 ? ['--parallel', '--jobs', '2'] : [];
   const quick = full ? {} : { FORMATS_MEMORY: process.env['FORMATS_MEMORY'] ?? 'off' };
-  const env = { ...process.env, FUZZ_RUNS: process.env['FUZZ_RUNS'] ?? '8', FORMATS_RUNS: process.env['FORMATS_RUNS'] ?? '4', ...quick };
-  const result = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), [...quickMochaOptions(), '--reporter', 'dot', ...parallel, ...tests], { cwd: REPO_ROOT, stdio: 'inherit', env });
-  if (result.status !== 0) process.exit(result.status ?? 1);
-  console.log(`pre-commit: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const env = { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0', FUZZ_RUNS: process.env['FUZZ_RUNS'] ?? '8', FORMATS_RUNS: process.env['FORMATS_RUNS'] ?? '4', ...quick };
+  const child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'mocha'), [...quickMochaOptions(), '--reporter', 'dot', ...parallel, ...tests], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const finished = new Promise<{ status: number | null; output: string }>((resolve) => child.on('close', (status) => resolve({ status, output })));
+  const stop = (): void => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      // already ended
+    }
+  };
+  process.once('exit', stop);
+  return { finished, stop };
 }
 
 interface MochaConfig {

@@ -5,9 +5,9 @@
  *  1. typecheck: an incremental TypeScript program in which every staged file reads as staged
  *     (the build info in node_modules/.cache makes a one-file change cost a second or two);
  *  2. lint the staged content of every staged script with the project's ESLint rules;
- *  3. run the tests the change can reach, by the import graph: a test runs when it imports a
- *     changed file, directly or through others, or is the test beside such a file (handler tests
- *     load their handler by path), in-process: suites that start the local stack (end-to-end,
+ *  3. run the tests the change can reach (started first, beside 1 and 2), by the import graph:
+ *     a test runs when it imports a changed file, directly or through others, or is the test
+ *     beside such a file (handler tests load their handler by path), in-process: suites that start the local stack (end-to-end,
  *     integration over DynamoDB Local and s3rver) and the peak-memory measurement of the format
  *     suite are left to `npm test`, which runs everything (PRECOMMIT_FULL=1 runs them here too);
  *     a change to the toolchain (package.json, tsconfig, serverless.yml, the mocha set-up) runs

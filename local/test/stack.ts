@@ -145,8 +145,30 @@ export async function startSharedStack(files: string[]): Promise<void> {
   if (!uses(/\bofflineApi\(/)) return;
   const ports = freePortsSync(7) as OfflineTestPorts;
   const [api, lambda, s3, , , , live] = ports;
-  offlineStarting = startTestOffline('ml-offline-', { ports, onSpawn: (running) => (offline = running) });
+  offlineStarting = startTestOffline('ml-offline-', { ports, onDenied: recordSharedDenial, onSpawn: (running) => (offline = running) });
   announce('ML_TEST_OFFLINE', { baseUrl: `http://127.0.0.1:${api}`, s3Endpoint: `http://127.0.0.1:${s3}`, lambdaPort: lambda, liveUrl: `ws://127.0.0.1:${live}` } satisfies SharedOffline, offlineStarting);
+}
+
+/**
+ * Every call the shared offline's gateway refused, one JSON line each in the run's ready folder,
+ * so every worker can read them. The shared offline runs the packaged roles untouched: a refusal
+ * there is a bug (a missing permission, or a function calling as another), and the run fails at
+ * its end if there was any (a suite that takes a permission away uses extraOfflineApi).
+ */
+const sharedDenialsFile = (): string => path.join(process.env['ML_TEST_READY_DIR'] as string, 'shared-offline-denials.jsonl');
+
+function recordSharedDenial(denial: Denial): void {
+  fs.appendFileSync(sharedDenialsFile(), `${JSON.stringify(denial)}\n`);
+}
+
+/** The calls of functions the shared offline's gateway refused so far in this run. */
+export function sharedOfflineDenials(): Denial[] {
+  if (process.env['ML_TEST_READY_DIR'] === undefined || !fs.existsSync(sharedDenialsFile())) return [];
+  return fs
+    .readFileSync(sharedDenialsFile(), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Denial);
 }
 
 /** Waits for what startSharedStack started, so the teardown stops it whole. */
@@ -228,10 +250,15 @@ export function extraOfflineApi(
 
 export async function stopEverything(): Promise<void> {
   await settled();
+  const denials = offline === undefined ? [] : sharedOfflineDenials();
   await offline?.stop();
   for (const running of extraOfflines.splice(0)) await running.stop();
   await gateways?.stop();
   await s3?.stop();
   await dynamo?.stop();
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  if (denials.length > 0) {
+    const lines = denials.map((denial) => `  ${denial.fn} ${denial.action} on ${denial.resource} (${denial.code})`);
+    throw new Error(`the local AWS gateway of the shared offline refused ${denials.length} call(s) of functions with their packaged roles:\n${[...new Set(lines)].join('\n')}`);
+  }
 }

@@ -147,6 +147,20 @@ describe('shared/aws clients', () => {
     });
   });
 
+  describe('local credentials', () => {
+    it('under serverless offline (IS_OFFLINE), a function without its name refuses to sign at all, never as local tooling', async () => {
+      await withModule<{ sns: SNSClient }>('sns', { SNS_ENDPOINT: 'http://127.0.0.1:45680', AWS_LAMBDA_FUNCTION_NAME: '', IS_OFFLINE: 'true' }, async ({ sns }) => {
+        delete process.env['AWS_LAMBDA_FUNCTION_NAME'];
+        const client = sns as unknown as AnyClient;
+        let refused: unknown;
+        await client.config.credentials().catch((error: unknown) => (refused = error));
+        expect(String(refused)).to.include('no AWS_LAMBDA_FUNCTION_NAME under serverless offline');
+        process.env['AWS_LAMBDA_FUNCTION_NAME'] = 'media-library-local-runAnalysis';
+        expect((await client.config.credentials()).accessKeyId).to.equal('media-library-local-runAnalysis');
+      });
+    });
+  });
+
   describe('ssm', () => {
     it('on AWS (SSM_ENDPOINT empty): the regional SSM endpoint, the function credentials', async () => {
       await withModule<{ ssm: SSMClient }>('ssm', { SSM_ENDPOINT: '' }, async ({ ssm }) => {

@@ -16,6 +16,10 @@ export interface LocalCredentials {
 }
 
 export async function localCredentials(): Promise<LocalCredentials> {
-  const accessKeyId = process.env['AWS_LAMBDA_FUNCTION_NAME'] ?? process.env['ML_LOCAL_ACCESS_KEY_ID'] ?? LOCAL_TOOLING_ACCESS_KEY;
+  const functionName = process.env['AWS_LAMBDA_FUNCTION_NAME'];
+  // Function code under serverless offline (IS_OFFLINE) always has its name, as on Lambda; code
+  // that lost it must not call AWS as local tooling, which no role limits.
+  if (functionName === undefined && process.env['IS_OFFLINE'] !== undefined) throw new Error('no AWS_LAMBDA_FUNCTION_NAME under serverless offline: a function would call AWS as local tooling');
+  const accessKeyId = functionName ?? process.env['ML_LOCAL_ACCESS_KEY_ID'] ?? LOCAL_TOOLING_ACCESS_KEY;
   return { accessKeyId, secretAccessKey: LOCAL_SECRET_ACCESS_KEY, expiration: new Date(0) };
 }

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { badBodies } from '../../local/test/badInput';
 import { httpEvent, invoke, lambdaContext } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { capturedMetrics } from '../../local/test/metrics';
 
 interface Tokens {
   sessionId: string;
@@ -62,6 +63,21 @@ describe('POST /v1/sessions (createSession)', () => {
     expect(wrong.status).to.equal(401);
     expect(unknown.status).to.equal(401);
     expect(wrong.body).to.deep.equal(unknown.body);
+  });
+
+  it('counts logins by outcome and the lock a wrong password starts (metrics MediaLibrary/Logins, LoginLocks)', async () => {
+    const login = (password: string): Promise<unknown> => invoke(handler, { method: 'POST', body: { email: 'ann@example.com', password } });
+    const emitted = await capturedMetrics(async () => {
+      await login('the password 1');
+      for (let attempt = 0; attempt < 5; attempt++) await login('wrong password');
+      await login('the password 1');
+    });
+    const service = { service: 'media-library' };
+    expect(emitted.map(({ namespace, name, value, dimensions }) => `${namespace} ${name} ${value} ${JSON.stringify(dimensions)}`)).to.deep.equal([
+      `MediaLibrary Logins 1 ${JSON.stringify({ ...service, outcome: 'success' })}`,
+      ...Array<string>(5).fill(`MediaLibrary Logins 1 ${JSON.stringify({ ...service, outcome: 'wrong_password' })}`).flatMap((line, index) => (index === 4 ? [line, `MediaLibrary LoginLocks 1 ${JSON.stringify(service)}`] : [line])),
+      `MediaLibrary Logins 1 ${JSON.stringify({ ...service, outcome: 'locked' })}`,
+    ]);
   });
 
   it('the 6th failed attempt within 15 minutes gets 429 with Retry-After', async () => {

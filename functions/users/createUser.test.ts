@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { badBodies } from '../../local/test/badInput';
 import { invoke } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { capturedMetrics } from '../../local/test/metrics';
 
 const valid = { email: 'Ann@Example.com', password: 'correct horse battery', name: 'Ann' };
 
@@ -28,6 +29,15 @@ describe('POST /v1/users (createUser)', () => {
     const response = await invoke<{ error: { code: string } }>(handler, { method: 'POST', body: { ...valid, email: ' ANN@example.com' } });
     expect(response.status).to.equal(409);
     expect(response.body.error.code).to.equal('email_taken');
+  });
+
+  it('counts a sign-up (MediaLibrary/SignUps) once the account exists, not a refused one', async () => {
+    const emitted = await capturedMetrics(async () => {
+      await invoke(handler, { method: 'POST', body: valid });
+      await invoke(handler, { method: 'POST', body: valid });
+      await invoke(handler, { method: 'POST', body: { ...valid, password: '123' } });
+    });
+    expect(emitted).to.deep.equal([{ namespace: 'MediaLibrary', name: 'SignUps', value: 1, dimensions: { service: 'media-library' } }]);
   });
 
   for (const [what, body] of [

@@ -85,6 +85,8 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 
 // Handlers log JSON lines; keep test output readable unless asked (TEST_LOG_LEVEL=DEBUG).
 process.env['POWERTOOLS_LOG_LEVEL'] = process.env['TEST_LOG_LEVEL'] ?? 'SILENT';
+// Their metrics are log lines too: off in process unless a test turns them on to read them.
+process.env['POWERTOOLS_METRICS_DISABLED'] ??= 'true';
 
 /**
  * Mocha global fixture, once per run in the main process (before parallel workers start): the

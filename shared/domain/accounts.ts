@@ -44,6 +44,9 @@ export interface SessionTokens {
 export const LAST_USED_RESOLUTION_MS = 5 * 60_000;
 
 export class InvalidCredentials extends Unauthenticated {
+  /** This wrong password used up the attempts: the account's logins are locked from now on. */
+  lockStarted = false;
+
   constructor() {
     super('invalid_credentials', 'The email or password is wrong');
   }
@@ -98,9 +101,13 @@ export async function signUp(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock
  * (clearAfterSuccess) alongside its next write.
  */
 async function checkPassword(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock'>, email: string, password: string, onWrong: () => Error): Promise<Credentials> {
-  const { credentials } = await reserveAttempt(deps.users, email, deps.clock);
+  const { credentials, startsLock } = await reserveAttempt(deps.users, email, deps.clock);
   const ok = await deps.hasher.verify(credentials?.passwordHash, password);
-  if (credentials === undefined || !ok) throw onWrong();
+  if (credentials === undefined || !ok) {
+    const error = onWrong();
+    if (error instanceof InvalidCredentials) error.lockStarted = startsLock;
+    throw error;
+  }
   return credentials;
 }
 

@@ -58,7 +58,7 @@ export class LoginLocked extends TooManyRequests {
 
 /**
  * Takes one attempt from the budget before the password is checked, and returns the login state
- * it was taken from (whose credentials the caller then verifies). The attempt counts as a failure
+ * it was taken from (whose credentials the caller then verifies) and whether this attempt starts a lock. The attempt counts as a failure
  * in advance, so the attempt that uses up the budget also starts the lock: a failure needs no
  * second write, a success clears the state (clearThrottle). The write is conditional on the
  * version read, so of parallel attempts each takes its own share of the budget, and once the
@@ -66,7 +66,7 @@ export class LoginLocked extends TooManyRequests {
  * it, and after a lock exactly one attempt gets through. Refused with 429 + Retry-After while
  * locked, and (Retry-After 1) if it keeps losing to concurrent attempts on the same account.
  */
-export async function reserveAttempt(users: Pick<UserStore, 'getLoginState' | 'saveThrottle'>, email: string, clock: Clock): Promise<LoginState> {
+export async function reserveAttempt(users: Pick<UserStore, 'getLoginState' | 'saveThrottle'>, email: string, clock: Clock): Promise<LoginState & { startsLock: boolean }> {
   let state = await users.getLoginState(email);
   for (let attempt = 1; ; attempt++) {
     // Read the time afresh each round: a lock another attempt set meanwhile is measured from now.
@@ -75,7 +75,8 @@ export async function reserveAttempt(users: Pick<UserStore, 'getLoginState' | 's
     if (lockedFor > 0) throw new LoginLocked(lockedFor);
     const next = afterFailure(state.throttle, now);
     const ttl = Math.ceil(Math.max(now + THROTTLE_POLICY.memoryMs, next.lockedUntil) / 1000);
-    if (await users.saveThrottle(email, next, ttl)) return state;
+    // `startsLock`: this attempt used up the budget, so the lock holds unless its password is right.
+    if (await users.saveThrottle(email, next, ttl)) return { ...state, startsLock: next.lockouts > (state.throttle?.lockouts ?? 0) };
     if (attempt >= RESERVE_ATTEMPTS) throw new LoginLocked(1);
     // Another attempt saved first: let the burst spread out (jittered) before reading again.
     await pause(Math.random() * 10 * attempt);

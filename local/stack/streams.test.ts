@@ -316,6 +316,12 @@ describe('local event source mapping of DynamoDB streams (local/stack/streams)',
     release();
   }
 
+  /**
+   * What the poller said about the function's answers (a failure and what it does next), without
+   * lines about the stream itself that a busy machine can add (a shard closing, a slow read).
+   */
+  const failureLines = (): string[] => lines.filter((line) => line.includes(`${FUNCTION} failed with`));
+
   /** The invocations after the `busy` one, as record keys. */
   const batchesAfterBusy = (): string[][] => lambda.batches().filter((batch) => !batch.includes('busy'));
 
@@ -378,9 +384,10 @@ describe('local event source mapping of DynamoDB streams (local/stack/streams)',
     await pollers?.idle();
 
     expect(batchesAfterBusy()).to.deep.equal([['a', 'b', 'c'], ['a', 'b', 'c'], ['a', 'b', 'c'], ['d']]);
-    expect(lines).to.have.length(2);
-    expect(lines[0]).to.include(`${FUNCTION} failed with 3 records`).and.include('Error: boom').and.include('retry 1 of 5');
-    expect(lines[1]).to.include('retry 2 of 5');
+    const said = failureLines();
+    expect(said, JSON.stringify(lines)).to.have.length(2);
+    expect(said[0]).to.include(`${FUNCTION} failed with 3 records`).and.include('Error: boom').and.include('retry 1 of 5');
+    expect(said[1]).to.include('retry 2 of 5');
   });
 
   it('with ReportBatchItemFailures, restarts at the lowest reported record: the records before it are not delivered again', async () => {
@@ -398,8 +405,9 @@ describe('local event source mapping of DynamoDB streams (local/stack/streams)',
       ['r1', 'r2', 'r3', 'r4'],
       ['r3', 'r4'],
     ]);
-    expect(lines).to.have.length(1);
-    expect(lines[0]).to.include('failed with 2 records').and.include('reported 2 failed records');
+    const failures = failureLines();
+    expect(failures, JSON.stringify(lines)).to.have.length(1);
+    expect(failures[0]).to.include('failed with 2 records').and.include('reported 2 failed records');
   });
 
   it('with ReportBatchItemFailures, an empty itemIdentifier fails the whole batch', async () => {
@@ -416,7 +424,9 @@ describe('local event source mapping of DynamoDB streams (local/stack/streams)',
       ['e1', 'e2', 'e3'],
       ['e1', 'e2', 'e3'],
     ]);
-    expect(lines[0]).to.include('reported itemIdentifier ""').and.include('the whole batch failed');
+    const failures = failureLines();
+    expect(failures, JSON.stringify(lines)).to.have.length(1);
+    expect(failures[0]).to.include('reported itemIdentifier ""').and.include('the whole batch failed');
   });
 
   it('without ReportBatchItemFailures, a reported failure is not read: the batch is done', async () => {

@@ -9,6 +9,7 @@ import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { lambdaContext } from '../../local/test/events';
 import { memoryAnalysisStore, type MemoryAnalysisStore } from '../../local/test/fakes';
+import { capturedMetrics } from '../../local/test/metrics';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
 import { pendingMediaRecord } from '../../local/test/records';
 import type { AnalysisRecord } from '../../shared/stores/analyses';
@@ -166,7 +167,12 @@ describe('SNS analysis request (runAnalysis)', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
       const item = await readyImage(userId, '0123456789abcdef');
       const job = await queuedJob(item, { callbackUrl: url });
-      await run(snsEvent(requestFor(job)));
+      const emitted = await capturedMetrics(() => run(snsEvent(requestFor(job))));
+      expect(emitted.map(({ name, dimensions }) => `${name} ${JSON.stringify(dimensions)}`), 'the callback, then the analysis').to.deep.equal([
+        'Callbacks {"service":"media-library","outcome":"delivered"}',
+        'Analyses {"service":"media-library","outcome":"succeeded"}',
+        'AnalysisTime {"service":"media-library"}',
+      ]);
       expect(received).to.have.length(1);
       const claims = jwt.verify(received[0]?.signature ?? '', testPublicKeyPem(), { algorithms: ['ES256'], audience: url, issuer: process.env['JWT_ISSUER'] }) as jwt.JwtPayload;
       expect(claims['body_sha256']).to.equal(createHash('sha256').update(received[0]?.body ?? '').digest('base64url'));

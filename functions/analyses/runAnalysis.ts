@@ -13,6 +13,7 @@ import { analysisSettings } from '../../shared/config/analysis';
 import { requireEnv } from '../../shared/config/env';
 import { AnalysisBusy, runAnalysis, type WorkerDeps } from '../../shared/domain/analyses';
 import { logger } from '../../shared/log';
+import { countEvent, measure } from '../../shared/metrics';
 import { AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
 import { analyses } from '../../shared/stores/analysesTable';
 import { media } from '../../shared/stores/mediaTable';
@@ -27,8 +28,11 @@ const deps: WorkerDeps = {
   settings: analysisSettings,
   ...(analysisSettings.labelsEnabled ? { labeler: rekognitionLabeler(rekognition) } : {}),
   bucket,
-  deliver: ({ url, body, policy }) =>
-    deliverCallback({ url, body, policy, sign: async () => signCallback(body, url, await signingKey(), tokenAudience.issuer, systemClock.now()) }),
+  deliver: async ({ url, body, policy }) => {
+    const outcome = await deliverCallback({ url, body, policy, sign: async () => signCallback(body, url, await signingKey(), tokenAudience.issuer, systemClock.now()) });
+    countEvent('Callbacks', { outcome: outcome.status });
+    return outcome;
+  },
   report: (error) => logger.error('analysis failed unexpectedly', { error: error as Error }),
 };
 
@@ -43,8 +47,13 @@ async function handleRecords(event: SNSEvent): Promise<void> {
     try {
       const message = z.parse(AnalysisRequestMessage, JSON.parse(record.Sns.Message));
       // A passing failure is retried here first (the job was handed back to `queued`).
+      const started = Date.now();
       const outcome = await retryTransient(() => runAnalysis(deps, message));
       logger.info('analysis run', { analysisId: message.analysisId, outcome });
+      if (outcome === 'succeeded' || outcome === 'failed') {
+        countEvent('Analyses', { outcome });
+        measure('AnalysisTime', Date.now() - started);
+      }
     } catch (error) {
       if (error instanceof AnalysisBusy) logger.info('analysis busy; Lambda will retry', { reason: error.message });
       else logger.error('analysis run failed', { error: error as Error });

@@ -8,6 +8,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { ulid } from 'ulid';
+import { capturedMetrics } from '../../local/test/metrics';
 import { connectionOf } from '../../local/test/contracts/connectionStore';
 import { lambdaContext, streamRecord } from '../../local/test/events';
 import { asFunction } from '../../local/test/identity';
@@ -112,7 +113,15 @@ describe('pushChanges (DynamoDB Streams -> WebSocket connections; DynamoDB Local
     const ann = ulid();
     const [kept, gone] = [await opened(ann), await opened(ann)];
     managementApi.answer(gone.id, 410);
-    expect(await push(swept(ann), swept(ann))).to.deep.equal({ batchItemFailures: [] });
+    let result: unknown;
+    const emitted = await capturedMetrics(async () => {
+      result = await push(swept(ann), swept(ann));
+    });
+    expect(result).to.deep.equal({ batchItemFailures: [] });
+    expect(emitted.map(({ name, value, dimensions }) => [name, value, dimensions.outcome])).to.deep.equal([
+      ['Pushes', 2, 'delivered'],
+      ['Pushes', 1, 'gone'],
+    ]);
     expect(events(kept.id)).to.have.length(2);
     expect(managementApi.calls.filter((call) => call.connectionId === gone.id), 'tried once: gone is gone').to.have.length(1);
     expect(await connections.ofUser(ann, new Date())).to.deep.equal([kept]);

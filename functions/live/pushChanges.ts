@@ -10,6 +10,7 @@ import { content } from '../../shared/content/bucket';
 import { announcementsOf, pushAnnouncements, type Change } from '../../shared/domain/live';
 import { presentMedia } from '../../shared/domain/media';
 import { logger } from '../../shared/log';
+import { countEvent } from '../../shared/metrics';
 import type { ConnectionRecord } from '../../shared/stores/connections';
 import { connections } from '../../shared/stores/connectionsTable';
 import { toRecord } from '../../shared/stores/media';
@@ -68,12 +69,19 @@ async function pushChanges(event: DynamoDBStreamEvent): Promise<DynamoDBBatchRes
       totals.closed += pushed.closed;
     } catch (error) {
       logger.warn('push failed; the stream delivers this change again', { error: error as Error, eventId: record.eventID });
-      logger.info('changes pushed', totals);
+      pushed(totals);
       return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
     }
   }
-  logger.info('changes pushed', totals);
+  pushed(totals);
   return { batchItemFailures: [] };
+}
+
+/** What a batch pushed: a log line, and the metrics of messages delivered and connections found gone. */
+function pushed(totals: { changes: number; events: number; sent: number; gone: number; closed: number }): void {
+  logger.info('changes pushed', totals);
+  if (totals.sent > 0) countEvent('Pushes', { outcome: 'delivered' }, totals.sent);
+  if (totals.gone > 0) countEvent('Pushes', { outcome: 'gone' }, totals.gone);
 }
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().use(injectLambdaContext(logger, { resetKeys: true })).handler(pushChanges);

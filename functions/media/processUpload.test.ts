@@ -5,6 +5,7 @@ import sinon from 'sinon';
 import { ulid } from 'ulid';
 import { lambdaContext, s3EncodeKey, s3Event as s3EventOf, s3Record } from '../../local/test/events';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
+import { capturedMetrics } from '../../local/test/metrics';
 import { pendingMediaRecord } from '../../local/test/records';
 import type { MediaInspector } from '../../shared/domain/media';
 import { logger } from '../../shared/log';
@@ -139,6 +140,30 @@ describe('S3 ObjectCreated (processUpload)', () => {
       expect(world.media.shaClaims.size).to.equal(0);
     });
   }
+
+  it('counts uploads by type and outcome (each reject reason), with processing time and bytes; nothing for a repeated delivery', async () => {
+    const image = await pendingUpload(PNG_BYTES, 'image/png');
+    const mismatch = await pendingUpload(PNG_BYTES, 'image/jpeg');
+    const video = await pendingUpload(MP4_BYTES, 'video/mp4');
+    const emitted = await capturedMetrics(async () => {
+      await run(s3Event(originalOf(image), originalOf(mismatch), originalOf(video)));
+      await run(s3Event(originalOf(image)));
+    });
+    const service = 'media-library';
+    expect(emitted.map(({ name, dimensions }) => `${name} ${JSON.stringify(dimensions)}`)).to.deep.equal([
+      `Uploads ${JSON.stringify({ service, type: 'image', outcome: 'ready' })}`,
+      `ProcessingTime ${JSON.stringify({ service, type: 'image' })}`,
+      `ProcessedBytes ${JSON.stringify({ service, type: 'image' })}`,
+      `Uploads ${JSON.stringify({ service, type: 'image', outcome: 'type_mismatch' })}`,
+      `ProcessingTime ${JSON.stringify({ service, type: 'image' })}`,
+      `ProcessedBytes ${JSON.stringify({ service, type: 'image' })}`,
+      `Uploads ${JSON.stringify({ service, type: 'video', outcome: 'ready' })}`,
+      `ProcessingTime ${JSON.stringify({ service, type: 'video' })}`,
+      `ProcessedBytes ${JSON.stringify({ service, type: 'video' })}`,
+    ]);
+    expect(emitted.filter(({ name }) => name === 'ProcessedBytes').map(({ value }) => value)).to.deep.equal([PNG_BYTES.length, PNG_BYTES.length, MP4_BYTES.length]);
+    expect(emitted.filter(({ name }) => name === 'ProcessingTime').every(({ value }) => value >= 0 && value < 10_000)).to.equal(true);
+  });
 
   it('an image with the declared sha256 becomes ready', async () => {
     const sha256 = createHash('sha256').update(PNG_BYTES).digest('hex');

@@ -5,9 +5,10 @@ import { retryTransient } from '../../shared/aws/retry';
 import { systemClock } from '../../shared/clock';
 import { mediaSettings } from '../../shared/config/media';
 import { content } from '../../shared/content/bucket';
-import { processUpload } from '../../shared/domain/media';
+import { processUpload, type UploadDecision } from '../../shared/domain/media';
 import { logger } from '../../shared/log';
 import { inspector } from '../../shared/media-info/inspector';
+import { countEvent, measure } from '../../shared/metrics';
 import { media } from '../../shared/stores/mediaTable';
 
 /**
@@ -25,7 +26,13 @@ async function processRecords(event: S3Event): Promise<void> {
       // S3 URL-encodes keys in events, with spaces as '+'.
       key = decodeURIComponent(key.replace(/\+/g, ' '));
       // processUpload is repeatable, so a passing failure is retried here first.
-      const outcome = await retryTransient(() => processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector }, key));
+      const started = Date.now();
+      const onDecided = ({ outcome, reason, type, bytes }: UploadDecision): void => {
+        countEvent('Uploads', { type, outcome: reason ?? outcome });
+        measure('ProcessingTime', Date.now() - started, { type });
+        measure('ProcessedBytes', bytes, { type });
+      };
+      const outcome = await retryTransient(() => processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector, onDecided }, key));
       logger.info('upload processed', { key, outcome });
     } catch (error) {
       logger.error('upload processing failed', { key, error: error as Error });

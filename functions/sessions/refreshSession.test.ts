@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { badBodies } from '../../local/test/badInput';
 import { invoke } from '../../local/test/events';
+import { capturedMetrics } from '../../local/test/metrics';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
 
 interface Tokens {
@@ -40,6 +41,16 @@ describe('POST /v1/sessions/refresh (refreshSession)', () => {
     expect(reuse.body.error.code).to.equal('invalid_refresh_token');
     expect((await invoke(refresh, { method: 'POST', body: { refreshToken: next.body.refreshToken } })).status).to.equal(401);
     expect(world.sessions.records.size).to.equal(0);
+  });
+
+  it('counts a replayed refresh token (MediaLibrary/RefreshTokenReuse), not a merely wrong or expired one', async () => {
+    const emitted = await capturedMetrics(async () => {
+      await invoke(refresh, { method: 'POST', body: { refreshToken: tokens.refreshToken } });
+      await invoke(refresh, { method: 'POST', body: { refreshToken: `${tokens.refreshToken.slice(0, -4)}AAAA` } });
+      await invoke(refresh, { method: 'POST', body: { refreshToken: tokens.refreshToken } });
+      await invoke(refresh, { method: 'POST', body: { refreshToken: tokens.refreshToken } });
+    });
+    expect(emitted.map(({ name, value, dimensions }) => [name, value, dimensions])).to.deep.equal([['RefreshTokenReuse', 1, { service: 'media-library' }]]);
   });
 
   it('401 for an access token presented as a refresh token', async () => {

@@ -184,8 +184,12 @@ function dashboard(functionNames, serviceName) {
       widget('API latency p50 / p99 (ms)', [['AWS/ApiGateway', 'Latency', 'ApiId', '${HttpApiId}', { stat: 'p50' }], ['AWS/ApiGateway', 'Latency', 'ApiId', '${HttpApiId}', { stat: 'p99' }]], 0, 12),
       widget('Function errors', perFunction('Errors', 'Sum'), 6),
       widget('Function duration p99 (ms)', perFunction('Duration', 'p99'), 6, 12),
-      // The product's own figures (shared/metrics.ts): what the functions emit today.
-      widget('Sign-ups, logins by outcome, locks', [ours('SignUps'), ours('Logins', { outcome: 'success' }), ours('Logins', { outcome: 'wrong_password' }), ours('Logins', { outcome: 'locked' }), ours('LoginLocks')], 12),
+      // The product's own figures (shared/metrics.ts).
+      widget('Sign-ups, logins by outcome, locks, refresh-token reuse', [ours('SignUps'), ours('Logins', { outcome: 'success' }), ours('Logins', { outcome: 'wrong_password' }), ours('Logins', { outcome: 'locked' }), ours('LoginLocks'), ours('RefreshTokenReuse')], 12),
+      // Every outcome of an upload (ready, or each reason it was refused) by type, found by SEARCH.
+      widget('Uploads by type and outcome', [[{ expression: `SEARCH('{${METRICS_NAMESPACE},outcome,service,type} MetricName="Uploads"', 'Sum', ${PERIOD})`, id: 'uploads' }]], 12, 12),
+      widget('Processing time p50 / p99 (ms) by type', ['image', 'video'].flatMap((type) => ['p50', 'p99'].map((stat) => [METRICS_NAMESPACE, 'ProcessingTime', 'service', serviceName, 'type', type, { stat }])), 18),
+      widget('Analyses, callbacks and live pushes by outcome', [ours('Analyses', { outcome: 'succeeded' }), ours('Analyses', { outcome: 'failed' }), ours('Callbacks', { outcome: 'delivered' }), ours('Callbacks', { outcome: 'failed' }), ours('Pushes', { outcome: 'delivered' }), ours('Pushes', { outcome: 'gone' })], 18, 12),
     ],
   };
 }

@@ -53,7 +53,10 @@ export class InvalidCredentials extends Unauthenticated {
 }
 
 export class InvalidRefreshToken extends Unauthenticated {
-  constructor() {
+  constructor(
+    /** A token already rotated away was presented (a replay): the session was revoked. */
+    readonly reuseDetected = false,
+  ) {
     super('invalid_refresh_token', 'The refresh token is not valid; log in again');
   }
 }
@@ -185,7 +188,10 @@ export async function refresh(deps: Pick<AccountDeps, 'sessions' | 'clock'> & { 
   if (session === undefined || Date.parse(session.expiresAt) <= now.getTime()) throw new InvalidRefreshToken();
   const presented = hashSecret(parsed.secret);
   if (!sameHash(presented, session.currentHash)) {
-    if (session.previousHashes.some((hash) => sameHash(presented, hash))) await deps.sessions.delete(session.userId, session.id);
+    if (session.previousHashes.some((hash) => sameHash(presented, hash))) {
+      await deps.sessions.delete(session.userId, session.id);
+      throw new InvalidRefreshToken(true);
+    }
     throw new InvalidRefreshToken();
   }
   const next = newRefreshToken(session.userId, session.id);

@@ -398,8 +398,18 @@ export const FIRST_READ_BYTES = 64 * 1024;
  * The stand-in (and a lying client) may deliver anything: the real size and the real type
  * decide, and a mismatch deletes the object and rejects the item with a reason.
  */
+/** What processUpload decided about an upload (for the metrics of the function that runs it). */
+export interface UploadDecision {
+  outcome: 'ready' | 'rejected';
+  /** Why it was rejected. */
+  reason?: string;
+  type: MediaRecord['type'];
+  /** The size of the object processed. */
+  bytes: number;
+}
+
 export async function processUpload(
-  deps: Pick<MediaDeps, 'media' | 'content' | 'clock' | 'settings'> & { inspector: MediaInspector },
+  deps: Pick<MediaDeps, 'media' | 'content' | 'clock' | 'settings'> & { inspector: MediaInspector; onDecided?: (decision: UploadDecision) => void },
   key: string,
 ): Promise<ProcessOutcome> {
   const ids = parseOriginalKey(key);
@@ -428,6 +438,7 @@ export async function processUpload(
     // Thumbnails too: a rejected re-upload over a ready item leaves none of the old version.
     await deps.content.delete([key, thumbs.small, thumbs.large]);
     await deps.media.markRejected(record, reason, now());
+    deps.onDecided?.({ outcome: 'rejected', reason, type: record.type, bytes: head?.size ?? 0 });
     return 'rejected';
   };
   if (head === undefined) return reject('upload_missing');
@@ -470,7 +481,10 @@ export async function processUpload(
       throw error;
     }
   }
-  if (await deps.media.markReady(record, fields, head.eTag, now())) return 'ready';
+  if (await deps.media.markReady(record, fields, head.eTag, now())) {
+    deps.onDecided?.({ outcome: 'ready', type: record.type, bytes: head.size });
+    return 'ready';
+  }
   // Another delivery finished first, or the item was deleted meanwhile: in that case nothing
   // written here may stay behind.
   const latest = await deps.media.get(record.userId, record.id);

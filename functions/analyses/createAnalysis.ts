@@ -4,6 +4,7 @@ import { requestAnalysis } from '../../shared/domain/analyses';
 import { protectedRoute } from '../../shared/http/handler';
 import { newId } from '../../shared/ids';
 import { analysisQueue } from '../../shared/messaging/analysisQueue';
+import type { AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
 import { AnalysisResponse, CreateAnalysisBody } from '../../shared/schemas/analyses';
 import { MediaIdParams } from '../../shared/schemas/media';
 import { analyses } from '../../shared/stores/analysesTable';
@@ -16,8 +17,10 @@ import { media } from '../../shared/stores/mediaTable';
  */
 export const handler = protectedRoute(
   { auth: 'bearer', params: MediaIdParams, body: CreateAnalysisBody, response: AnalysisResponse },
-  async ({ caller, params, body }) => {
-    const job = await requestAnalysis({ analyses, media, queue: analysisQueue, clock: systemClock, newId, settings: analysisSettings }, caller, params.id, body ?? {});
+  async ({ caller, params, body, requestId }) => {
+    // The worker's logs and the callback carry this request's id (docs/operations.md).
+    const queue = { publish: (message: AnalysisRequestMessage) => analysisQueue.publish(message, requestId) };
+    const job = await requestAnalysis({ analyses, media, queue, clock: systemClock, newId, settings: analysisSettings }, caller, params.id, body ?? {});
     return { status: 202, body: job, headers: { location: `/v1/analyses/${job.id}` } };
   },
 );

@@ -21,20 +21,24 @@ import { media } from '../../shared/stores/mediaTable';
 const bucket = requireEnv('MEDIA_BUCKET');
 const signingKey = signingKeyLoader(requireEnv('JWT_PRIVATE_KEYS'));
 
-const deps: WorkerDeps = {
+const labeler = analysisSettings.labelsEnabled ? { labeler: rekognitionLabeler(rekognition) } : {};
+
+/** What runAnalysis works with, for one request: its callback carries the id of the request that asked for it. */
+const depsFor = (requestId: string | undefined): WorkerDeps => ({
   analyses,
   media,
   clock: systemClock,
   settings: analysisSettings,
-  ...(analysisSettings.labelsEnabled ? { labeler: rekognitionLabeler(rekognition) } : {}),
+  ...labeler,
   bucket,
   deliver: async ({ url, body, policy }) => {
-    const outcome = await deliverCallback({ url, body, policy, sign: async () => signCallback(body, url, await signingKey(), tokenAudience.issuer, systemClock.now()) });
+    const sign = async (): Promise<string> => signCallback(body, url, await signingKey(), tokenAudience.issuer, systemClock.now());
+    const outcome = await deliverCallback({ url, body, policy, sign, ...(requestId === undefined ? {} : { requestId }) });
     countEvent('Callbacks', { outcome: outcome.status });
     return outcome;
   },
   report: (error) => logger.error('analysis failed unexpectedly', { error: error as Error }),
-};
+});
 
 /**
  * Subscribed to the analysis request topic. Each SNS record names one job. A job another run
@@ -44,6 +48,11 @@ const deps: WorkerDeps = {
 async function handleRecords(event: SNSEvent): Promise<void> {
   const failures: unknown[] = [];
   for (const record of event.Records ?? []) {
+    // Each record's lines carry the id of the request that asked for the analysis (docs/operations.md).
+    const requestId = record.Sns.MessageAttributes?.['requestId']?.Value;
+    logger.removeKeys(['correlationId']);
+    if (requestId !== undefined) logger.appendKeys({ correlationId: requestId });
+    const deps = depsFor(requestId);
     try {
       const message = z.parse(AnalysisRequestMessage, JSON.parse(record.Sns.Message));
       // A passing failure is retried here first (the job was handed back to `queued`).

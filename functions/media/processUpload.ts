@@ -22,6 +22,8 @@ async function processRecords(event: S3Event): Promise<void> {
   const failures: unknown[] = [];
   for (const record of event.Records ?? []) {
     let key = record.s3.object.key;
+    // Each record's lines carry the id of the request that issued its upload form (docs/operations.md).
+    logger.removeKeys(['correlationId']);
     try {
       // S3 URL-encodes keys in events, with spaces as '+'.
       key = decodeURIComponent(key.replace(/\+/g, ' '));
@@ -32,7 +34,8 @@ async function processRecords(event: S3Event): Promise<void> {
         measure('ProcessingTime', Date.now() - started, { type });
         measure('ProcessedBytes', bytes, { type });
       };
-      const outcome = await retryTransient(() => processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector, onDecided }, key));
+      const onRequestId = (requestId: string): void => logger.appendKeys({ correlationId: requestId });
+      const outcome = await retryTransient(() => processUpload({ media, content, clock: systemClock, settings: mediaSettings, inspector, onRequestId, onDecided }, key));
       logger.info('upload processed', { key, outcome });
     } catch (error) {
       logger.error('upload processing failed', { key, error: error as Error });

@@ -97,6 +97,8 @@ export interface DeliveryOptions {
   /** A fresh signature per attempt (its own iat and jti). */
   sign: () => Promise<string>;
   policy: CallbackPolicy;
+  /** The id of the request that asked for the analysis, sent as X-Request-Id (receivers can quote it to us). */
+  requestId?: string;
   maxAttempts?: number;
   /** Waits between attempts (backoff). */
   delaysMs?: number[];
@@ -123,7 +125,8 @@ export async function deliverCallback(options: DeliveryOptions): Promise<Callbac
     let retry: boolean;
     try {
       const url = await checkCallbackUrl(options.url, options.policy, options.resolve ?? systemResolver);
-      const { statusCode } = await postOnce(url, options.body, { [SIGNATURE_HEADER]: await options.sign() }, options.policy, options.timeoutMs ?? 5000);
+      const headers = { [SIGNATURE_HEADER]: await options.sign(), ...(options.requestId === undefined ? {} : { 'x-request-id': options.requestId }) };
+      const { statusCode } = await postOnce(url, options.body, headers, options.policy, options.timeoutMs ?? 5000);
       outcome.statusCode = statusCode;
       if (statusCode >= 200 && statusCode < 300) return { ...outcome, status: 'delivered' };
       outcome.error = statusCode >= 300 && statusCode < 400 ? 'redirects are not followed' : `the receiver answered ${statusCode}`;

@@ -13,6 +13,8 @@ export interface ObjectHead {
   size: number;
   contentType?: string;
   eTag: string;
+  /** The id of the request that issued the upload form (stored with the object as x-amz-meta-request-id). */
+  requestId?: string;
 }
 
 /**
@@ -29,8 +31,11 @@ export interface DownloadResponse {
 }
 
 export interface ContentStore {
-  /** A presigned POST bound to exactly this key, content type and size. */
-  presignUpload(key: string, contentType: string, size: number, expiresInSeconds: number, now: Date): Promise<UploadForm>;
+  /**
+   * A presigned POST bound to exactly this key, content type and size; `requestId` (the request
+   * that asks for it) goes with the object as its metadata, so processing can log under that id.
+   */
+  presignUpload(key: string, contentType: string, size: number, expiresInSeconds: number, now: Date, requestId?: string): Promise<UploadForm>;
   /**
    * A short-lived GET URL whose answer carries the type, disposition and caching of `response`,
    * valid from `signedAt` (default: now) for `expiresInSeconds`. The URL depends only on these

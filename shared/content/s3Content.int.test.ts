@@ -357,6 +357,23 @@ describe('ContentStore: S3 (s3rver)', function () {
       expect((await store.read(key)).equals(body)).to.equal(true);
     });
 
+    it('the id of the request that issued the form is bound by the policy and stored with the object (HeadObject gives it back)', async () => {
+      const key = `${prefix()}original`;
+      const body = randomBytes(64);
+      const form = await store.presignUpload(key, 'image/png', body.length, 600, new Date(), 'req-0123');
+      expect(form.fields['x-amz-meta-request-id']).to.equal('req-0123');
+      expect(decodePolicy(form.fields).conditions).to.deep.include(['eq', '$x-amz-meta-request-id', 'req-0123']);
+      const data = new FormData();
+      for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
+      data.append('file', new Blob([body], { type: 'image/png' }), 'upload.png');
+      const response = await fetch(form.url, { method: 'POST', body: data });
+      expect(response.status, await response.text()).to.be.within(200, 299);
+      expect(await store.head(key)).to.include({ size: body.length, requestId: 'req-0123' });
+      // Without one, no field and no metadata.
+      const plain = await store.presignUpload(`${prefix()}original`, 'image/png', 1, 600, new Date());
+      expect(Object.keys(plain.fields).filter((field) => field.startsWith('x-amz-meta-'))).to.deep.equal([]);
+    });
+
     // s3rver does not enforce POST policy conditions (size, type), so a wrong size or type is not
     // refused here; the policy the real S3 enforces is checked instead.
     it('the policy binds the exact key, content type and size, and expires expiresInSeconds from now', async () => {

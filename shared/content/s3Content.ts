@@ -22,13 +22,18 @@ function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
+/** The form field that stores the issuing request's id with an upload (HeadObject: Metadata['request-id']). */
+const REQUEST_ID_FIELD = 'x-amz-meta-request-id';
+
 export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
   const isMissing = (error: unknown): boolean =>
     error instanceof NotFound || error instanceof NoSuchKey || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
 
   const store: ContentStore = {
-    async presignUpload(key, contentType, size, expiresInSeconds, now) {
-      // The policy binds the exact key, type and size: S3 refuses any other upload with it.
+    async presignUpload(key, contentType, size, expiresInSeconds, now, requestId) {
+      // The policy binds the exact key, type and size (and the request id stored with the
+      // object): S3 refuses any other upload with it.
+      const traced: Record<string, string> = requestId === undefined ? {} : { [REQUEST_ID_FIELD]: requestId };
       const { url, fields } = await createPresignedPost(client, {
         Bucket: bucket,
         Key: key,
@@ -37,8 +42,9 @@ export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
           ['eq', '$key', key],
           ['eq', '$Content-Type', contentType],
           ['content-length-range', size, size],
+          ...Object.entries(traced).map(([field, value]) => ['eq', `$${field}`, value] as ['eq', string, string]),
         ],
-        Fields: { 'Content-Type': contentType },
+        Fields: { 'Content-Type': contentType, ...traced },
         Expires: expiresInSeconds,
       });
       return { method: 'POST', url, fields, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000).toISOString() };
@@ -63,7 +69,13 @@ export function s3ContentStore(client: S3Client, bucket: string): ContentStore {
     async head(key) {
       try {
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return { size: head.ContentLength ?? 0, ...(head.ContentType === undefined ? {} : { contentType: head.ContentType }), eTag: head.ETag ?? '' };
+        const requestId = head.Metadata?.['request-id'];
+        return {
+          size: head.ContentLength ?? 0,
+          ...(head.ContentType === undefined ? {} : { contentType: head.ContentType }),
+          eTag: head.ETag ?? '',
+          ...(requestId === undefined ? {} : { requestId }),
+        };
       } catch (error) {
         if (isMissing(error)) return undefined;
         throw error;

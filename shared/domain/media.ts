@@ -169,6 +169,7 @@ export async function createMedia(
   deps: MediaDeps,
   caller: Caller,
   input: { filename: string; contentType: string; size: number; sha256?: string | undefined },
+  requestId?: string,
 ): Promise<{ media: MediaView; upload: UploadForm }> {
   const kind = kindOf(input.contentType);
   // The message names what is accepted, never what was sent: error bodies echo no input.
@@ -202,7 +203,7 @@ export async function createMedia(
     if (error instanceof OwnerUnavailable) throw new Unauthenticated('unauthenticated', 'The account no longer exists');
     throw error;
   }
-  const upload = await deps.content.presignUpload(originalKey(caller.userId, record.id), record.contentType, record.size, deps.settings.uploadUrlSeconds, now);
+  const upload = await deps.content.presignUpload(originalKey(caller.userId, record.id), record.contentType, record.size, deps.settings.uploadUrlSeconds, now, requestId);
   return { media: view(record), upload };
 }
 
@@ -409,13 +410,19 @@ export interface UploadDecision {
 }
 
 export async function processUpload(
-  deps: Pick<MediaDeps, 'media' | 'content' | 'clock' | 'settings'> & { inspector: MediaInspector; onDecided?: (decision: UploadDecision) => void },
+  deps: Pick<MediaDeps, 'media' | 'content' | 'clock' | 'settings'> & {
+    inspector: MediaInspector;
+    /** The id of the request that issued the upload form, as soon as it is known (for the logs). */
+    onRequestId?: (requestId: string) => void;
+    onDecided?: (decision: UploadDecision) => void;
+  },
   key: string,
 ): Promise<ProcessOutcome> {
   const ids = parseOriginalKey(key);
   if (ids === undefined) return 'ignored';
   const record = await deps.media.get(ids.userId, ids.mediaId);
   const head = await deps.content.head(key);
+  if (head?.requestId !== undefined) deps.onRequestId?.(head.requestId);
   const thumbs = thumbnailKeys(ids.userId, ids.mediaId);
   if (record === undefined || record.deleting === true) {
     // Uploaded for an item that was deleted or swept: nothing may keep the bytes.

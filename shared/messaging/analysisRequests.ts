@@ -7,13 +7,15 @@ export const AnalysisRequestMessage = z.object({ userId: Id, analysisId: Id });
 export type AnalysisRequestMessage = z.infer<typeof AnalysisRequestMessage>;
 
 export interface AnalysisQueue {
-  publish(message: AnalysisRequestMessage): Promise<void>;
+  /** `requestId`: the request asking for the analysis, sent along as the message attribute `requestId`. */
+  publish(message: AnalysisRequestMessage, requestId?: string): Promise<void>;
 }
 
 export function snsAnalysisQueue(client: SNSClient, topicArn: string): AnalysisQueue {
   return {
-    async publish(message) {
-      await client.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(message) }));
+    async publish(message, requestId) {
+      const attributes = requestId === undefined ? {} : { MessageAttributes: { requestId: { DataType: 'String', StringValue: requestId } } };
+      await client.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(message), ...attributes }));
     },
   };
 }

@@ -108,7 +108,7 @@ async function precommit(clone: string, file: string): Promise<PrecommitRun> {
     child.once('close', (code) => resolve({ code, output }));
   });
   execFileSync('git', ['checkout', 'HEAD', '--', file], { cwd: clone });
-  const tests = Number(/running (\d+) test file/.exec(result.output)?.[1] ?? 0);
+  const tests = Number(/(\d+) test file\(s\) the change can reach/.exec(result.output)?.[1] ?? 0);
   if (result.code !== 0) throw new Error(`the pre-commit hook failed on a comment in ${file}:\n${result.output.slice(-3000)}`);
   return { file, seconds: (Date.now() - began) / 1000, testFiles: tests };
 }

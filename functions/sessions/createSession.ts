@@ -1,7 +1,7 @@
 import { sessionSettings, tokenIssuer } from '../../shared/auth/issuer';
 import { argon2Hasher } from '../../shared/auth/passwords';
 import { systemClock } from '../../shared/clock';
-import { InvalidCredentials, login } from '../../shared/domain/accounts';
+import { InvalidCredentials, login, startedLock } from '../../shared/domain/accounts';
 import { LoginLocked } from '../../shared/domain/loginThrottle';
 import { publicRoute } from '../../shared/http/handler';
 import { newId } from '../../shared/ids';
@@ -20,10 +20,9 @@ export const handler = publicRoute({ auth: 'none', body: CreateSessionBody, resp
     countEvent('Logins', { outcome: 'success' });
     return { status: 201, body: tokens };
   } catch (error) {
-    if (error instanceof InvalidCredentials) {
-      countEvent('Logins', { outcome: 'wrong_password' });
-      if (error.lockStarted) countEvent('LoginLocks');
-    } else if (error instanceof LoginLocked) countEvent('Logins', { outcome: 'locked' });
+    if (error instanceof InvalidCredentials) countEvent('Logins', { outcome: 'wrong_password' });
+    else if (error instanceof LoginLocked) countEvent('Logins', { outcome: 'locked' });
+    if (startedLock(error)) countEvent('LoginLocks');
     throw error;
   }
 });

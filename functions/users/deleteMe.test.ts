@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { invoke } from '../../local/test/events';
+import { capturedMetrics } from '../../local/test/metrics';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
 import { pendingMediaRecord } from '../../local/test/records';
 
@@ -43,6 +44,14 @@ describe('DELETE /v1/users/me (deleteMe)', () => {
   it('403 with a wrong password; nothing is deleted', async () => {
     const response = await invoke<{ error: { code: string } }>(handler, { method: 'DELETE', caller, body: { password: 'wrong' } });
     expect(response.status).to.equal(403);
+    expect(world.users.profiles.size).to.equal(1);
+  });
+
+  it('counts the lock its wrong passwords start (MediaLibrary/LoginLocks), once; nothing is deleted', async () => {
+    const emitted = await capturedMetrics(async () => {
+      for (let attempt = 0; attempt < 6; attempt++) await invoke(handler, { method: 'DELETE', caller, body: { password: 'wrong' } });
+    });
+    expect(emitted).to.deep.equal([{ namespace: 'MediaLibrary', name: 'LoginLocks', value: 1, dimensions: { service: 'media-library' } }]);
     expect(world.users.profiles.size).to.equal(1);
   });
 

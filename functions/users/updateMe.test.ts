@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { badBodies } from '../../local/test/badInput';
 import { invoke } from '../../local/test/events';
+import { capturedMetrics } from '../../local/test/metrics';
 import { handlerWorld, loadHandler, type HandlerWorld } from '../../local/test/handlers';
 
 describe('PATCH /v1/users/me (updateMe)', () => {
@@ -40,6 +41,13 @@ describe('PATCH /v1/users/me (updateMe)', () => {
     expect(response.status).to.equal(200);
     expect(world.users.credentials.get('ann@example.com')?.passwordHash).to.equal('fake-hash:new password 456');
     expect([...world.sessions.records.values()].map((record) => record.id)).to.deep.equal([caller.sessionId]);
+  });
+
+  it('counts the lock its wrong current passwords start (MediaLibrary/LoginLocks, shared with logins), once', async () => {
+    const emitted = await capturedMetrics(async () => {
+      for (let attempt = 0; attempt < 6; attempt++) await invoke(handler, { method: 'PATCH', caller, body: { password: 'new password 456', currentPassword: 'guess guess' } });
+    });
+    expect(emitted).to.deep.equal([{ namespace: 'MediaLibrary', name: 'LoginLocks', value: 1, dimensions: { service: 'media-library' } }]);
   });
 
   it('403 invalid_password with a wrong current password; nothing changes', async () => {

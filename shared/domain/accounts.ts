@@ -62,10 +62,16 @@ export class InvalidRefreshToken extends Unauthenticated {
 }
 
 export class InvalidPassword extends Forbidden {
+  /** This wrong password used up the attempts: the account's logins are locked from now on. */
+  lockStarted = false;
+
   constructor() {
     super('invalid_password', 'The password is wrong');
   }
 }
+
+/** Whether `error` is a wrong password (at login, or confirming a change) that started a lock. */
+export const startedLock = (error: unknown): boolean => (error instanceof InvalidCredentials || error instanceof InvalidPassword) && error.lockStarted;
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -108,7 +114,7 @@ async function checkPassword(deps: Pick<AccountDeps, 'users' | 'hasher' | 'clock
   const ok = await deps.hasher.verify(credentials?.passwordHash, password);
   if (credentials === undefined || !ok) {
     const error = onWrong();
-    if (error instanceof InvalidCredentials) error.lockStarted = startsLock;
+    if (error instanceof InvalidCredentials || error instanceof InvalidPassword) error.lockStarted = startsLock;
     throw error;
   }
   return credentials;

@@ -102,14 +102,20 @@ async function whenReady<T>(variable: string, starting: Promise<T> | undefined):
   }
 }
 
+/** Written whole or not at all: a worker polling for the file must never read it half-written (a CI run did). */
+function writeAtomically(file: string, text: string): void {
+  fs.writeFileSync(`${file}.${process.pid}.tmp`, text);
+  fs.renameSync(`${file}.${process.pid}.tmp`, file);
+}
+
 function announce<T>(variable: string, value: T, starting: Promise<unknown>): void {
   const dir = process.env['ML_TEST_READY_DIR'] ?? tempDir('ml-ready-');
   process.env['ML_TEST_READY_DIR'] = dir;
   const ready = path.join(dir, `${variable}.json`);
   process.env[variable] = JSON.stringify({ value, ready } satisfies Announced<T>);
   starting.then(
-    () => fs.writeFileSync(ready, JSON.stringify({ ok: true })),
-    (error: unknown) => fs.writeFileSync(ready, JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })),
+    () => writeAtomically(ready, JSON.stringify({ ok: true })),
+    (error: unknown) => writeAtomically(ready, JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })),
   );
 }
 
@@ -164,10 +170,11 @@ function recordSharedDenial(denial: Denial): void {
 /** The calls of functions the shared offline's gateway refused so far in this run. */
 export function sharedOfflineDenials(): Denial[] {
   if (process.env['ML_TEST_READY_DIR'] === undefined || !fs.existsSync(sharedDenialsFile())) return [];
+  // Whole lines only: the last one may be half-written while a gateway appends it.
   return fs
     .readFileSync(sharedDenialsFile(), 'utf8')
     .split('\n')
-    .filter(Boolean)
+    .slice(0, -1)
     .map((line) => JSON.parse(line) as Denial);
 }
 

@@ -519,12 +519,13 @@ describe('local event source mapping of DynamoDB streams (local/stack/streams)',
     await put('c2');
     await engine.send(new UpdateTableCommand({ TableName: table, StreamSpecification: { StreamEnabled: false } }));
     // DynamoDB Local closes the shard a moment after UpdateTable answers (the stream is DISABLING meanwhile).
-    await until(() => lines.length > 0, 10_000, 'the end of the shard');
+    const ended = (): string[] => lines.filter((line) => /shard shardId-\S+ is closed and read to its end, and the stream is DISABLED: nothing more to read/.test(line));
+    await until(() => ended().length > 0, 10_000, 'the end of the shard');
     await pollers?.idle();
 
     expect(lambda.delivered()).to.deep.equal(['c1', 'c2']);
-    expect(lines).to.have.length(1);
-    expect(lines[0]).to.match(/shard shardId-\S+ is closed and read to its end, and the stream is DISABLED: nothing more to read/);
+    // Said once (a busy machine may add a line about the stream before it: a fresh-clone run did).
+    expect(ended(), JSON.stringify(lines)).to.have.length(1);
     const calls = proxy.calls.length;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(proxy.calls.length, 'calls after the shard ended').to.equal(calls);

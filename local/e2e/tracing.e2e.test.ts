@@ -23,6 +23,15 @@ interface LogLine {
   correlationId?: string;
 }
 
+/** The first log line of `fn` with `message`, once it is printed (a function logs after the work a client sees is done). */
+async function logLine(offline: RunningOffline, fn: string, message: string): Promise<LogLine | undefined> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    const line = logLines(offline).find((candidate) => candidate.message === message && candidate.function_name?.endsWith(`-${fn}`));
+    if (line !== undefined) return line;
+  }
+  return undefined;
+}
+
 /** The JSON log lines of the offline's functions. */
 function logLines(offline: RunningOffline): LogLine[] {
   return offline
@@ -52,12 +61,11 @@ describe('one request id follows the work it started (HTTP → S3 → processUpl
     const token = (await api.post<{ accessToken: string }>('/v1/sessions', { body: { email: account.email, password: account.password } })).body.accessToken;
 
     const created: UploadBody = await upload(api, token, { bytes: FIXTURE, filename: 'traced.jpg', contentType: 'image/jpeg' });
-    const formRequest = logLines(offline).find((line) => line.message === 'request completed' && line.function_name?.endsWith('-createMedia'))?.requestId;
+    const formRequest = (await logLine(offline, 'createMedia', 'request completed'))?.requestId;
     expect(formRequest, 'createMedia logged its request id').to.be.a('string');
     expect(created.upload.fields['x-amz-meta-request-id'], 'the form stores it with the object').to.equal(formRequest);
     expect((await settled(api, token, created.media.id, 60_000)).status).to.equal('ready');
-    const processing = logLines(offline).filter((line) => line.function_name?.endsWith('-processUpload'));
-    expect(processing.find((line) => line.message === 'upload processed')?.correlationId).to.equal(formRequest);
+    expect((await logLine(offline, 'processUpload', 'upload processed'))?.correlationId).to.equal(formRequest);
 
     const received: Array<{ requestId: string | undefined }> = [];
     const server = http.createServer((request, response) => {
@@ -76,8 +84,7 @@ describe('one request id follows the work it started (HTTP → S3 → processUpl
       expect(analysisRequest).to.be.a('string').and.not.equal(formRequest);
       for (const deadline = Date.now() + 60_000; received.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 200));
       expect(received, 'the callback carries the id of the request that asked for it').to.deep.equal([{ requestId: analysisRequest }]);
-      const worker = logLines(offline).filter((line) => line.function_name?.endsWith('-runAnalysis'));
-      expect(worker.find((line) => line.message === 'analysis run')?.correlationId).to.equal(analysisRequest);
+      expect((await logLine(offline, 'runAnalysis', 'analysis run'))?.correlationId).to.equal(analysisRequest);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

@@ -247,8 +247,22 @@ export function checkTemplates(): Promise<void> {
 checkTemplates.displayName = 'check-templates';
 
 /**
+ * Runs tasks side by side and waits for every one of them before failing with all their errors.
+ * (gulp.parallel fails at the first error and exits while the others still run: a lint error
+ * left the whole test run, its local stack and browser going on behind the exited command.)
+ */
+function sideBySideToTheEnd(...tasks: Array<() => Promise<void>>): () => Promise<void> {
+  const all = async (): Promise<void> => {
+    const failures = (await Promise.allSettled(tasks.map((task) => task()))).flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
+    if (failures.length > 0) throw new Error(failures.map((failure) => failure.message).join('\n'));
+  };
+  all.displayName = tasks.map((task) => (task as { displayName?: string }).displayName ?? task.name).join(' + ');
+  return all;
+}
+
+/**
  * What `npm test` and CI run. Typecheck and lint run beside the tests (the tests spend most of
  * their time waiting on the local stack), then the least-privilege check reads what they used.
  */
-export const verify = gulp.series(gulp.parallel(typecheck, lint, coverage), leastPrivilege);
+export const verify = gulp.series(sideBySideToTheEnd(typecheck, lint, coverage), leastPrivilege);
 export default verify;

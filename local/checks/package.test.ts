@@ -38,8 +38,14 @@ describe('deploy artefacts (serverless package)', function () {
     const full = functionRoles(dev.template);
     for (const [name, role] of functionRoles(fast)) expect(role, name).to.deep.equal(full.get(name));
     // Only what names the artefacts differs: code hashes and version names, never a property of a role, table or route.
+    // (the aliases point at the versions by those names).
     const withoutArtefacts = (template: PackagedStage['template']): Record<string, unknown> =>
-      Object.fromEntries(Object.entries(template.Resources).filter(([, resource]) => resource.Type !== 'AWS::Lambda::Version' && resource.Type !== 'AWS::Lambda::Function'));
+      JSON.parse(
+        JSON.stringify(Object.fromEntries(Object.entries(template.Resources).filter(([, resource]) => resource.Type !== 'AWS::Lambda::Version' && resource.Type !== 'AWS::Lambda::Function'))).replace(
+          /LambdaVersion\w+/g,
+          'LambdaVersion',
+        ),
+      ) as Record<string, unknown>;
     expect(withoutArtefacts(fast)).to.deep.equal(withoutArtefacts(dev.template));
   });
 

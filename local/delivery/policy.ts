@@ -174,6 +174,22 @@ function rolePermissions(role: Resource, facts: StageFacts, fn: string, problems
   return granted;
 }
 
+/** The role CodeDeploy shifts aliases with (local/serverless/safe-deploys.cjs). */
+const CODE_DEPLOY_ROLE = 'CodeDeployServiceRole';
+const CODE_DEPLOY_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited';
+
+/** Assumable by CodeDeploy only, with AWS's limited policy for Lambda deployments and nothing else. */
+function checkCodeDeployRole(role: Resource, problems: string[]): void {
+  const trust = asList(asRecord(role.Properties?.['AssumeRolePolicyDocument'])['Statement']).map(asRecord);
+  const principals = trust.flatMap((statement) => asList(asRecord(statement['Principal'])['Service']).map(String));
+  if (trust.length !== 1 || principals.join() !== 'codedeploy.amazonaws.com' || asList(trust[0]?.['Action']).join() !== 'sts:AssumeRole') {
+    problems.push(`${CODE_DEPLOY_ROLE}: must be assumable by codedeploy.amazonaws.com only`);
+  }
+  const managed = asList(role.Properties?.['ManagedPolicyArns']).map(render);
+  if (JSON.stringify(managed) !== JSON.stringify([CODE_DEPLOY_POLICY])) problems.push(`${CODE_DEPLOY_ROLE}: managed policies ${JSON.stringify(managed)}, expected only ${CODE_DEPLOY_POLICY}`);
+  if (role.Properties?.['Policies'] !== undefined) problems.push(`${CODE_DEPLOY_ROLE}: inline policies`);
+}
+
 function checkRoles(template: Template, facts: StageFacts, expectedPermissions: Permissions, problems: string[]): void {
   const resources = template.Resources;
   const usedRoles = new Set<string>();
@@ -224,6 +240,10 @@ function checkRoles(template: Template, facts: StageFacts, expectedPermissions: 
       const needs = JSON.stringify(wanted[action] ?? []);
       if (has !== needs) problems.push(`${fn}: ${action} granted on ${has}, the local stage grants ${needs}`);
     }
+  }
+  if (resources[CODE_DEPLOY_ROLE] !== undefined) {
+    checkCodeDeployRole(resources[CODE_DEPLOY_ROLE], problems);
+    usedRoles.add(CODE_DEPLOY_ROLE);
   }
   for (const [id, resource] of Object.entries(resources)) {
     if (resource.Type === 'AWS::Lambda::Function' && !functionIds.has(id)) problems.push(`${id}: a function that is not in serverless.yml's function list`);

@@ -104,16 +104,14 @@ class Operations {
       Period: PERIOD,
       Threshold: threshold,
     });
-    const logical = (name) => name.replace(/[^A-Za-z0-9]/g, '');
-
     const functions = service.getAllFunctions().map((key) => ({ key, definition: service.getFunction(key), id: naming.getLambdaLogicalId(key) }));
     for (const { key, definition, id } of functions) {
       const name = { Ref: id };
       const timeoutSeconds = definition.timeout ?? service.provider.timeout ?? 6;
-      const base = logical(naming.getNormalizedFunctionName(key));
-      added[`${base}ErrorsAlarm`] = alarm(`${key}-errors`, 'function-errors', `${key} failed (an unhandled error or a timeout)`, simple('AWS/Lambda', 'Errors', { FunctionName: name }, 'Sum', 1));
-      added[`${base}ThrottlesAlarm`] = alarm(`${key}-throttles`, 'function-throttles', `${key} was throttled (concurrency limit)`, simple('AWS/Lambda', 'Throttles', { FunctionName: name }, 'Sum', 1));
-      added[`${base}DurationAlarm`] = alarm(`${key}-duration`, 'function-duration', `${key} ran close to its ${timeoutSeconds} s timeout (p99 ≥ 80%)`, {
+      const ids = functionAlarmIds(naming, key);
+      added[ids.errors] = alarm(`${key}-errors`, 'function-errors', `${key} failed (an unhandled error or a timeout)`, simple('AWS/Lambda', 'Errors', { FunctionName: name }, 'Sum', 1));
+      added[ids.throttles] = alarm(`${key}-throttles`, 'function-throttles', `${key} was throttled (concurrency limit)`, simple('AWS/Lambda', 'Throttles', { FunctionName: name }, 'Sum', 1));
+      added[ids.duration] = alarm(`${key}-duration`, 'function-duration', `${key} ran close to its ${timeoutSeconds} s timeout (p99 ≥ 80%)`, {
         ...simple('AWS/Lambda', 'Duration', { FunctionName: name }, 'p99', Math.round(timeoutSeconds * 1000 * 0.8)),
         EvaluationPeriods: 3,
         DatapointsToAlarm: 2,
@@ -172,6 +170,12 @@ class Operations {
   }
 }
 
+/** The logical ids of a function's alarms (safe-deploys.cjs rolls a deployment back on errors and throttles). */
+function functionAlarmIds(naming, key) {
+  const base = naming.getNormalizedFunctionName(key).replace(/[^A-Za-z0-9]/g, '');
+  return { errors: `${base}ErrorsAlarm`, throttles: `${base}ThrottlesAlarm`, duration: `${base}DurationAlarm` };
+}
+
 /** The stage's dashboard: the API, every function, the queues of failed work, and the product's own figures. */
 function dashboard(functionNames, serviceName) {
   const region = '${AWS::Region}';
@@ -195,3 +199,4 @@ function dashboard(functionNames, serviceName) {
 }
 
 module.exports = Operations;
+module.exports.functionAlarmIds = functionAlarmIds;

@@ -1,11 +1,14 @@
 /**
  * A loopback stand-in for the few AWS APIs the pipelines' deploy stages call: `serverless deploy
  * function` (Lambda GetFunction, UpdateFunctionCode, UpdateFunctionConfiguration; IAM GetRole;
- * STS GetCallerIdentity) and local/delivery/deploy-web.ts (CloudFormation DescribeStacks of a stack
- * with the web app's outputs; S3 PutObject, GetObject, ListObjectsV2 and DeleteObjects on
- * path-style URLs, kept in memory; CloudFront CreateInvalidation). Point the SDK at it with
- * AWS_ENDPOINT_URL; it records every call, so a test can see exactly which bytes a deploy
- * uploaded. Nothing leaves 127.0.0.1.
+ * STS GetCallerIdentity), local/delivery/release.ts (Lambda GetFunctionConfiguration,
+ * PublishVersion guarded by CodeSha256, GetAlias; CodeDeploy CreateDeployment and GetDeployment,
+ * which succeed and move the alias, or stop on an alarm and leave it: `nextDeployment`),
+ * local/delivery/smoke.ts (the stack output HttpApiUrl: `apiUrl`) and local/delivery/deploy-web.ts
+ * (CloudFormation DescribeStacks of a stack with the web app's outputs; S3 PutObject, GetObject,
+ * ListObjectsV2 and DeleteObjects on path-style URLs, kept in memory; CloudFront
+ * CreateInvalidation). Point the SDK at it with AWS_ENDPOINT_URL; it records every call, so a test
+ * can see exactly which bytes a deploy uploaded. Nothing leaves 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -31,11 +34,26 @@ export interface StoredObject {
   lastModified: Date;
 }
 
+/** A deployed function: its $LATEST code, its published versions and the version its alias `live` runs. */
+export interface FakeFunction {
+  codeSha256: string;
+  versions: Array<{ version: string; codeSha256: string }>;
+  live: string;
+}
+
 export interface FakeAws {
   endpoint: string;
   calls: RecordedCall[];
   /** S3 objects by `bucket/key`. */
   objects: Map<string, StoredObject>;
+  /** Lambda functions by name, as the deploys left them. */
+  functions: Map<string, FakeFunction>;
+  /** CodeDeploy deployments, in order, with the AppSpec each was given. */
+  deployments: Array<{ id: string; applicationName: string; deploymentGroupName: string; appSpec: unknown; status: string }>;
+  /** What CodeDeploy does with the next deployments: succeed, or stop on an alarm (rolled back). */
+  nextDeployment: 'Succeeded' | 'Stopped';
+  /** The stack output HttpApiUrl (the stage's API, for the smoke test). */
+  apiUrl: string;
   close(): Promise<void>;
 }
 
@@ -46,9 +64,24 @@ export const FAKE_DISTRIBUTION_ID = 'E2FAKEDISTRIBUTION';
 
 const escapeXml = (value: string): string => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+const base64Sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('base64');
+
 export async function startFakeAws(): Promise<FakeAws> {
   const calls: RecordedCall[] = [];
   const objects = new Map<string, StoredObject>();
+  const functions = new Map<string, FakeFunction>();
+  const deployments: FakeAws['deployments'] = [];
+  const fake = { nextDeployment: 'Succeeded' as FakeAws['nextDeployment'], apiUrl: 'https://abcdef1234.execute-api.us-east-1.amazonaws.com' };
+  /** A function deployed before: version 1 of some earlier code, live. */
+  const functionNamed = (name: string): FakeFunction => {
+    let fn = functions.get(name);
+    if (fn === undefined) {
+      const before = base64Sha256('deployed before');
+      fn = { codeSha256: before, versions: [{ version: '1', codeSha256: before }], live: '1' };
+      functions.set(name, fn);
+    }
+    return fn;
+  };
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -67,12 +100,36 @@ export async function startFakeAws(): Promise<FakeAws> {
         response.end(text);
       };
       if (service === 'lambda') {
-        const name = /\/functions\/([^/?]+)/.exec(call.path)?.[1] ?? 'unknown';
+        const name = decodeURIComponent(/\/functions\/([^/?]+)/.exec(call.path)?.[1] ?? 'unknown');
+        const fn = functionNamed(name);
+        const route = new URL(call.path, 'http://fake').pathname;
         if (call.method === 'PUT' && call.path.endsWith('/code')) {
           const zip = Buffer.from((JSON.parse(body.toString()) as { ZipFile: string }).ZipFile, 'base64');
           call.zipSha256 = createHash('sha256').update(zip).digest('hex');
           call.zipBytes = zip.length;
-          json(200, { FunctionName: name });
+          fn.codeSha256 = base64Sha256(zip);
+          json(200, { FunctionName: name, CodeSha256: fn.codeSha256 });
+          return;
+        }
+        if (call.method === 'POST' && route.endsWith('/versions')) {
+          const input = JSON.parse(body.toString() || '{}') as { CodeSha256?: string };
+          call.body = input;
+          if (input.CodeSha256 !== undefined && input.CodeSha256 !== fn.codeSha256) {
+            response.writeHead(412, { 'content-type': 'application/json', 'x-amzn-errortype': 'PreconditionFailedException' });
+            response.end(JSON.stringify({ Type: 'User', message: `CodeSha256 ${input.CodeSha256} does not match $LATEST (${fn.codeSha256})` }));
+            return;
+          }
+          const version = String(fn.versions.length + 1);
+          fn.versions.push({ version, codeSha256: fn.codeSha256 });
+          json(201, { FunctionName: name, Version: version, CodeSha256: fn.codeSha256 });
+          return;
+        }
+        if (call.method === 'GET' && route.endsWith('/configuration')) {
+          json(200, { FunctionName: name, Version: '$LATEST', CodeSha256: fn.codeSha256, State: 'Active', LastUpdateStatus: 'Successful' });
+          return;
+        }
+        if (call.method === 'GET' && /\/aliases\/[^/]+$/.test(route)) {
+          json(200, { Name: route.split('/').pop(), FunctionVersion: fn.live });
           return;
         }
         if (call.method === 'PUT') {
@@ -84,7 +141,7 @@ export async function startFakeAws(): Promise<FakeAws> {
           Configuration: {
             FunctionName: name,
             PackageType: 'Zip',
-            CodeSha256: 'deployed-before',
+            CodeSha256: fn.codeSha256,
             State: 'Active',
             LastUpdateStatus: 'Successful',
             Role: `arn:aws:iam::${ACCOUNT}:role/${name}`,
@@ -92,6 +149,36 @@ export async function startFakeAws(): Promise<FakeAws> {
           Code: {},
         });
         return;
+      }
+      if (service === 'codedeploy') {
+        const action = String(request.headers['x-amz-target'] ?? '').replace(/^CodeDeploy_20141006\./, '');
+        const input = JSON.parse(body.toString() || '{}') as Record<string, unknown>;
+        call.body = { action, ...input };
+        if (action === 'CreateDeployment') {
+          const revision = input['revision'] as { appSpecContent?: { content?: string } } | undefined;
+          const id = `d-FAKE${deployments.length + 1}`;
+          deployments.push({ id, applicationName: String(input['applicationName']), deploymentGroupName: String(input['deploymentGroupName']), appSpec: JSON.parse(revision?.appSpecContent?.content ?? 'null'), status: 'InProgress' });
+          json(200, { deploymentId: id });
+          return;
+        }
+        if (action === 'GetDeployment') {
+          const deployment = deployments.find((candidate) => candidate.id === input['deploymentId']);
+          if (deployment === undefined) {
+            json(400, { __type: 'DeploymentDoesNotExistException', message: 'no such deployment' });
+            return;
+          }
+          // The first look finds it shifting; the next, done as the fake was told.
+          const status = deployment.status;
+          if (status === 'InProgress') {
+            deployment.status = fake.nextDeployment;
+            const spec = deployment.appSpec as { Resources: Array<Record<string, { Properties: { Name: string; TargetVersion: string } }>> };
+            const target = Object.values(spec.Resources[0] ?? {})[0]?.Properties;
+            if (deployment.status === 'Succeeded' && target !== undefined) functionNamed(target.Name).live = target.TargetVersion;
+          }
+          const stopped = status === 'Stopped' ? { errorInformation: { code: 'ALARM_ACTIVE', message: 'One or more alarms have been activated' }, rollbackInfo: { rollbackMessage: 'Rolled back: an alarm fired during the traffic shift' } } : {};
+          json(200, { deploymentInfo: { deploymentId: deployment.id, applicationName: deployment.applicationName, deploymentGroupName: deployment.deploymentGroupName, status, ...stopped } });
+          return;
+        }
       }
       if (service === 'iam') {
         xml(
@@ -108,7 +195,7 @@ export async function startFakeAws(): Promise<FakeAws> {
         const stackName = form.get('StackName') ?? '';
         call.body = Object.fromEntries(form);
         const stage = stackName.replace(/^media-library-/, '');
-        const outputs = { AppBucketName: fakeAppBucket(stage), AppDistributionId: FAKE_DISTRIBUTION_ID, AppUrl: 'https://d111111abcdef8.cloudfront.net', LiveUrl: FAKE_LIVE_URL };
+        const outputs = { AppBucketName: fakeAppBucket(stage), AppDistributionId: FAKE_DISTRIBUTION_ID, AppUrl: 'https://d111111abcdef8.cloudfront.net', LiveUrl: FAKE_LIVE_URL, HttpApiUrl: fake.apiUrl };
         const members = Object.entries(outputs)
           .map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${escapeXml(value)}</OutputValue></member>`)
           .join('');
@@ -168,6 +255,20 @@ export async function startFakeAws(): Promise<FakeAws> {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
     objects,
+    functions,
+    deployments,
+    get nextDeployment() {
+      return fake.nextDeployment;
+    },
+    set nextDeployment(outcome) {
+      fake.nextDeployment = outcome;
+    },
+    get apiUrl() {
+      return fake.apiUrl;
+    },
+    set apiUrl(url) {
+      fake.apiUrl = url;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -5,7 +5,9 @@
  * artefact; package-prod promotes it after checking its SHA-256; the deploy stages run
  * `serverless deploy function` against a loopback stand-in for AWS (local/test/fakeAws.ts), in a
  * workspace where the function's source is gone, so only the fetched zip can be deployed, and
- * the bytes uploaded must be exactly the artefact's.
+ * the bytes uploaded must be exactly the artefact's; then release that version to the alias
+ * `live` through (the stand-in's) CodeDeploy, and smoke-test the stage: the stand-in's stack
+ * output HttpApiUrl is the whole API under serverless-offline, with a smoke account.
  *
  * Skipped: `npm ci` (every stage's first task; node_modules is linked from this checkout, and
  * .ci/run exercises `npm ci` itself) and Go.cd's own fetching (copied here from the publishing
@@ -22,6 +24,8 @@ import { PIPELINES_FILE } from '../delivery/pipelines';
 import { REPO_ROOT } from '../stack/serviceConfig';
 import { startFakeAws, type FakeAws } from '../test/fakeAws';
 import { agentEnv, isNpmCi, resolveSecrets, runTask as run, type Exec, type Stage } from '../test/goCdAgent';
+import { ApiClient, newAccount } from '../test/http';
+import { offlineApi } from '../test/stack';
 
 type Node = Record<string, unknown>;
 
@@ -53,9 +57,20 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
   const store = new Map<string, string>();
   const workspaces: string[] = [];
   let fakeAws: FakeAws;
+  /** Go.cd's secret manager, as far as these stages read it: the stages' smoke account. */
+  const secrets: Record<string, string> = {};
 
   before(async () => {
     fakeAws = await startFakeAws();
+    // CodeDeploy's shift is done at the first look (release.ts would wait 15 s between looks;
+    // its waiting is tested in local/delivery/release.test.ts).
+    fakeAws.inProgressLooks = 0;
+    const api = await offlineApi();
+    fakeAws.apiUrl = api.baseUrl;
+    const smoke = newAccount('smoke');
+    const created = await new ApiClient(api.baseUrl).post('/v1/users', { body: smoke });
+    expect(created.status, created.text).to.equal(201);
+    Object.assign(secrets, { smoke_email: smoke.email, smoke_password: smoke.password });
   });
   after(async () => {
     await fakeAws.close();
@@ -70,7 +85,7 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     prepare?.(dir);
     // Every stage points the SDK at the stand-in, so nothing could ever reach AWS; the unit tests
     // must hold under that too (a developer's shell may set it as well).
-    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables), AWS_ENDPOINT_URL: fakeAws.endpoint });
+    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables, secrets), AWS_ENDPOINT_URL: fakeAws.endpoint });
     const outputs: string[] = [];
     for (const [jobName, job] of Object.entries(stage.jobs)) {
       for (const task of job.tasks) {
@@ -126,13 +141,25 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
   // Deploy workspaces lose the function's source: a rebuild would fail, only the fetched zip can go out.
   const withoutSource = (dir: string): void => fs.rmSync(path.join(dir, SOURCE));
 
-  it('deploy-test deploys exactly the zip package-test built, building nothing', async () => {
+  /** The version the stage released to live: published from the artefact, shifted by CodeDeploy. */
+  function expectReleased(target: string, built: string): void {
+    const fn = fakeAws.functions.get(`media-library-${target}-${FUNCTION}`);
+    const released = fn?.versions.find((version) => version.version === fn.live);
+    expect(fn?.live, 'live moved to a new version').to.not.equal('1');
+    expect(released?.codeSha256, 'live runs the artefact').to.equal(createHash('sha256').update(fs.readFileSync(built)).digest('base64'));
+    const deployment = fakeAws.deployments.find((candidate) => candidate.applicationName === `media-library-${target}`);
+    expect(deployment, 'through a CodeDeploy deployment').to.deep.include({ deploymentGroupName: `media-library-${target}-GetHealthLambdaFunctionDeploymentGroup`, status: 'Succeeded' });
+  }
+
+  it('deploy-test deploys exactly the zip package-test built, building nothing, releases it to live through CodeDeploy and smoke-tests the stage', async () => {
     const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
     fakeAws.calls.length = 0;
-    await runStage('deploy-test', withoutSource);
+    const { outputs } = await runStage('deploy-test', withoutSource);
     const uploads = fakeAws.calls.filter((call) => call.zipSha256 !== undefined);
     expect(uploads.map((call) => call.path)).to.deep.equal([`/2015-03-31/functions/media-library-test-${FUNCTION}/code`]);
     expect(uploads[0]?.zipSha256).to.equal(sha256(built));
+    expectReleased('test', built);
+    expect(outputs.join('\n')).to.match(/smoke test of test passed: 5 requests/);
   });
 
   it('package-prod promotes that zip unchanged (checksum verified), and refuses a tampered one', async () => {
@@ -149,13 +176,47 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     expect((await run(tampered, check, agentEnv({}))).code, 'sha256sum -c fails').to.not.equal(0);
   });
 
-  it('deploy-prod deploys the promoted zip, byte for byte', async () => {
+  let prodWorkspace: string;
+  it('deploy-prod deploys the promoted zip, byte for byte, releases it to live and smoke-tests prod', async () => {
     const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
     fakeAws.calls.length = 0;
-    await runStage('deploy-prod', withoutSource);
+    const { dir, outputs } = await runStage('deploy-prod', withoutSource);
+    prodWorkspace = dir;
     const uploads = fakeAws.calls.filter((call) => call.zipSha256 !== undefined);
     expect(uploads.map((call) => call.path)).to.deep.equal([`/2015-03-31/functions/media-library-prod-${FUNCTION}/code`]);
     expect(uploads[0]?.zipSha256).to.equal(sha256(built));
     expect(fakeAws.calls.every((call) => call.service !== 'unknown'), 'every call was signed for a known service').to.equal(true);
+    expectReleased('prod', built);
+    expect(outputs.join('\n')).to.match(/smoke test of prod passed: 5 requests/);
+  });
+
+  const tasksOf = (name: string): Exec[] => ((stages[name] as Stage).jobs['deploy']?.tasks ?? []).flatMap((task) => (task.exec === undefined ? [] : [task.exec]));
+  const prodEnv = (store: Record<string, string>): NodeJS.ProcessEnv =>
+    agentEnv({ ...pipelineEnv, ...resolveSecrets((stages['deploy-prod'] as Stage).environment_variables, store), AWS_ENDPOINT_URL: fakeAws.endpoint });
+
+  it('deploy-prod fails when an alarm stops the canary, and live stays on the version it ran', async () => {
+    const name = `media-library-prod-${FUNCTION}`;
+    const before = fakeAws.functions.get(name)?.live;
+    // A newer zip on $LATEST (as `serverless deploy function` leaves it), then the stage's release task.
+    const zip = path.join(prodWorkspace, 'artifacts', `${FUNCTION}.zip`);
+    fs.appendFileSync(zip, 'a newer build');
+    (fakeAws.functions.get(name) as { codeSha256: string }).codeSha256 = createHash('sha256').update(fs.readFileSync(zip)).digest('base64');
+    fakeAws.nextDeployment = 'Stopped';
+    try {
+      const releaseTask = tasksOf('deploy-prod').find((task) => task.arguments.includes('local/delivery/release.ts')) as Exec;
+      const outcome = await run(prodWorkspace, releaseTask, prodEnv(secrets));
+      expect(outcome.code, outcome.output).to.not.equal(0);
+      expect(outcome.output).to.match(/stays on version \d+: CodeDeploy deployment d-FAKE\d+ Stopped \(ALARM_ACTIVE/);
+      expect(fakeAws.functions.get(name)?.live).to.equal(before);
+    } finally {
+      fakeAws.nextDeployment = 'Succeeded';
+    }
+  });
+
+  it('deploy-prod fails when the smoke test does (here: the smoke account cannot sign in)', async () => {
+    const smokeTask = tasksOf('deploy-prod').find((task) => task.arguments.includes('local/delivery/smoke.ts')) as Exec;
+    const outcome = await run(prodWorkspace, smokeTask, prodEnv({ ...secrets, smoke_password: `${secrets['smoke_password'] ?? ''}-wrong` }));
+    expect(outcome.code, outcome.output).to.not.equal(0);
+    expect(outcome.output).to.match(/smoke sign in: POST \/v1\/sessions answered 401/);
   });
 });

@@ -6,7 +6,9 @@
  *
  * Per function, eight stages: unit-test, lint, coverage, deploy-dev (automatic), package-test
  * (builds the zip and publishes it), deploy-test (manual, deploys exactly that zip),
- * package-prod (promotes the same zip, checksum verified), deploy-prod (manual).
+ * package-prod (promotes the same zip, checksum verified), deploy-prod (manual). Every deploy
+ * stage then releases what it deployed to the alias `live` through CodeDeploy (release.ts: a
+ * canary an alarm rolls back) and smoke-tests the stage (smoke.ts).
  */
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -25,7 +27,7 @@ export const DELIVERY = {
   /** Go.cd secret configs (a secret-manager plugin) holding each account's deploy credentials. */
   secretConfigs: { dev: 'media-library-dev', test: 'media-library-test', prod: 'media-library-prod' },
   /** Files every function's deploy depends on besides its bundle: the config serverless.yml reads. */
-  configFiles: ['package-lock.json', 'serverless.yml', 'shared/config/serverless-vars.cjs', 'shared/config/stages/*.yml', 'local/esbuild.config.cjs'],
+  configFiles: ['package-lock.json', 'serverless.yml', 'shared/config/serverless-vars.cjs', 'shared/config/stages/*.yml', 'local/esbuild.config.cjs', 'local/delivery/release.ts', 'local/delivery/smoke.ts'],
   region: 'us-east-1',
 } as const;
 
@@ -62,6 +64,24 @@ function awsCredentials(stage: Stage): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: `{{SECRET:[${config}][aws_secret_access_key]}}`,
   };
 }
+
+/** The stage's smoke account (local/delivery/smoke.ts), from the same secret config. */
+function smokeAccount(stage: Stage): Record<string, string> {
+  const config = DELIVERY.secretConfigs[stage];
+  return { SMOKE_EMAIL: `{{SECRET:[${config}][smoke_email]}}`, SMOKE_PASSWORD: `{{SECRET:[${config}][smoke_password]}}` };
+}
+
+/** After a deploy: the stage must answer, and its smoke account sign in and read its library. */
+const smoke = (target: Stage): Task => exec('node', '--import', 'tsx', 'local/delivery/smoke.ts', '--stage', target);
+
+/**
+ * After `serverless deploy function`: what it deployed, published, reaches the alias live through
+ * CodeDeploy. With the fetched zip (test, prod), $LATEST must be exactly it; dev's deploy builds
+ * its zip in a folder it removes again, and the pipeline's lock keeps anything else from deploying
+ * in between (PublishVersion is guarded by the code hash it read).
+ */
+const releaseToLive = (fn: string, target: Stage, zip?: string): Task =>
+  exec('node', '--import', 'tsx', 'local/delivery/release.ts', '--function', fn, '--stage', target, ...(zip === undefined ? [] : ['--zip', zip]));
 
 function job(name: string, tasks: Task[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { [name]: { elastic_profile_id: DELIVERY.agentProfile, timeout: 30, ...extra, tasks } };
@@ -104,9 +124,19 @@ const publishArtifacts = (fn: string): Array<Record<string, unknown>> => [
   { build: { source: `artifacts/${fn}.zip.sha256`, destination: 'artifacts' } },
 ];
 
-/** Deploys the fetched zip (in .serverless/) without building anything: ML_DEPLOY_PREBUILT. */
+/**
+ * Deploys the fetched zip (from artifacts/, checksum verified, copied to .serverless/ where the
+ * deploy takes it and which it clears afterwards) without building anything (ML_DEPLOY_PREBUILT),
+ * releases exactly that zip to live, smoke-tests the stage.
+ */
 function deployPrebuilt(fn: string, target: Stage): Task[] {
-  return [npmCi, bash(`cd .serverless && sha256sum -c ${fn}.zip.sha256`), exec('npx', 'serverless', 'deploy', 'function', '-f', fn, '--stage', target)];
+  return [
+    npmCi,
+    bash(`cd artifacts && sha256sum -c ${fn}.zip.sha256 && mkdir -p ../.serverless && cp ${fn}.zip ${fn}.zip.sha256 ../.serverless/`),
+    exec('npx', 'serverless', 'deploy', 'function', '-f', fn, '--stage', target),
+    releaseToLive(fn, target, `artifacts/${fn}.zip`),
+    smoke(target),
+  ];
 }
 
 function functionPipeline(fn: FunctionInfo, includes: string[]): Record<string, unknown> {
@@ -121,20 +151,22 @@ function functionPipeline(fn: FunctionInfo, includes: string[]): Record<string, 
       stage('unit-test', job('test', [npmCi, exec('npx', 'gulp', 'test', '--function', name)])),
       stage('lint', job('lint', [npmCi, exec('npx', 'gulp', 'lint', '--function', name)])),
       stage('coverage', job('coverage', [npmCi, exec('npx', 'gulp', 'coverage', '--function', name)], { artifacts: [{ test: { source: 'coverage', destination: 'coverage' } }] })),
-      stage('deploy-dev', job('deploy', [npmCi, exec('npx', 'serverless', 'deploy', 'function', '-f', name, '--stage', 'dev')]), { environment: awsCredentials('dev') }),
+      stage('deploy-dev', job('deploy', [npmCi, exec('npx', 'serverless', 'deploy', 'function', '-f', name, '--stage', 'dev'), releaseToLive(name, 'dev'), smoke('dev')]), {
+        environment: { ...awsCredentials('dev'), ...smokeAccount('dev') },
+      }),
       stage('package-test', job('package', [npmCi, exec('npx', 'gulp', 'package', '--function', name, '--stage', 'test')], { artifacts: publishArtifacts(name) })),
-      stage('deploy-test', job('deploy', [...fetchArtifact('package-test', name, '.serverless'), ...deployPrebuilt(name, 'test')]), {
+      stage('deploy-test', job('deploy', [...fetchArtifact('package-test', name, 'artifacts'), ...deployPrebuilt(name, 'test')]), {
         manual: 'test',
-        environment: { ML_DEPLOY_PREBUILT: 'true', ...awsCredentials('test') },
+        environment: { ML_DEPLOY_PREBUILT: 'true', ...awsCredentials('test'), ...smokeAccount('test') },
       }),
       // Prod gets the very zip that was tested: promoted (checksum verified), not rebuilt.
       stage(
         'package-prod',
         job('package', [...fetchArtifact('package-test', name, 'artifacts'), bash(`cd artifacts && sha256sum -c ${name}.zip.sha256`)], { artifacts: publishArtifacts(name) }),
       ),
-      stage('deploy-prod', job('deploy', [...fetchArtifact('package-prod', name, '.serverless'), ...deployPrebuilt(name, 'prod')]), {
+      stage('deploy-prod', job('deploy', [...fetchArtifact('package-prod', name, 'artifacts'), ...deployPrebuilt(name, 'prod')]), {
         manual: 'prod',
-        environment: { ML_DEPLOY_PREBUILT: 'true', ...awsCredentials('prod') },
+        environment: { ML_DEPLOY_PREBUILT: 'true', ...awsCredentials('prod'), ...smokeAccount('prod') },
       }),
     ],
   };
@@ -156,8 +188,9 @@ function servicePipeline(): Record<string, unknown> {
         { fetch: { stage: `package-${target}`, job: 'package', source: `artifacts/stack-${target}`, destination: 'artifacts' } },
         npmCi,
         exec('npx', 'serverless', 'deploy', '--stage', target, '--package', `artifacts/stack-${target}`),
+        smoke(target),
       ]),
-      { ...(target === 'dev' ? {} : { manual: target }), environment: awsCredentials(target) },
+      { ...(target === 'dev' ? {} : { manual: target }), environment: { ...awsCredentials(target), ...smokeAccount(target) } },
     );
   return {
     group: DELIVERY.serviceGroup,

@@ -52,6 +52,8 @@ export interface FakeAws {
   deployments: Array<{ id: string; applicationName: string; deploymentGroupName: string; appSpec: unknown; status: string }>;
   /** What CodeDeploy does with the next deployments: succeed, or stop on an alarm (rolled back). */
   nextDeployment: 'Succeeded' | 'Stopped';
+  /** How many looks (GetDeployment) find a deployment still shifting before it is done. */
+  inProgressLooks: number;
   /** The stack output HttpApiUrl (the stage's API, for the smoke test). */
   apiUrl: string;
   close(): Promise<void>;
@@ -70,8 +72,8 @@ export async function startFakeAws(): Promise<FakeAws> {
   const calls: RecordedCall[] = [];
   const objects = new Map<string, StoredObject>();
   const functions = new Map<string, FakeFunction>();
-  const deployments: FakeAws['deployments'] = [];
-  const fake = { nextDeployment: 'Succeeded' as FakeAws['nextDeployment'], apiUrl: 'https://abcdef1234.execute-api.us-east-1.amazonaws.com' };
+  const deployments: Array<FakeAws['deployments'][number] & { looks: number }> = [];
+  const fake = { nextDeployment: 'Succeeded' as FakeAws['nextDeployment'], inProgressLooks: 1, apiUrl: 'https://abcdef1234.execute-api.us-east-1.amazonaws.com' };
   /** A function deployed before: version 1 of some earlier code, live. */
   const functionNamed = (name: string): FakeFunction => {
     let fn = functions.get(name);
@@ -119,8 +121,10 @@ export async function startFakeAws(): Promise<FakeAws> {
             response.end(JSON.stringify({ Type: 'User', message: `CodeSha256 ${input.CodeSha256} does not match $LATEST (${fn.codeSha256})` }));
             return;
           }
-          const version = String(fn.versions.length + 1);
-          fn.versions.push({ version, codeSha256: fn.codeSha256 });
+          // As Lambda: unchanged code publishes nothing new, the latest version is the answer.
+          const latest = fn.versions[fn.versions.length - 1];
+          const version = latest?.codeSha256 === fn.codeSha256 ? latest.version : String(fn.versions.length + 1);
+          if (version !== latest?.version) fn.versions.push({ version, codeSha256: fn.codeSha256 });
           json(201, { FunctionName: name, Version: version, CodeSha256: fn.codeSha256 });
           return;
         }
@@ -157,7 +161,7 @@ export async function startFakeAws(): Promise<FakeAws> {
         if (action === 'CreateDeployment') {
           const revision = input['revision'] as { appSpecContent?: { content?: string } } | undefined;
           const id = `d-FAKE${deployments.length + 1}`;
-          deployments.push({ id, applicationName: String(input['applicationName']), deploymentGroupName: String(input['deploymentGroupName']), appSpec: JSON.parse(revision?.appSpecContent?.content ?? 'null'), status: 'InProgress' });
+          deployments.push({ id, applicationName: String(input['applicationName']), deploymentGroupName: String(input['deploymentGroupName']), appSpec: JSON.parse(revision?.appSpecContent?.content ?? 'null'), status: 'InProgress', looks: 0 });
           json(200, { deploymentId: id });
           return;
         }
@@ -167,14 +171,15 @@ export async function startFakeAws(): Promise<FakeAws> {
             json(400, { __type: 'DeploymentDoesNotExistException', message: 'no such deployment' });
             return;
           }
-          // The first look finds it shifting; the next, done as the fake was told.
-          const status = deployment.status;
-          if (status === 'InProgress') {
+          // The first looks find it shifting (inProgressLooks); the next, done as the fake was told.
+          deployment.looks += 1;
+          if (deployment.status === 'InProgress' && deployment.looks > fake.inProgressLooks) {
             deployment.status = fake.nextDeployment;
             const spec = deployment.appSpec as { Resources: Array<Record<string, { Properties: { Name: string; TargetVersion: string } }>> };
             const target = Object.values(spec.Resources[0] ?? {})[0]?.Properties;
             if (deployment.status === 'Succeeded' && target !== undefined) functionNamed(target.Name).live = target.TargetVersion;
           }
+          const status = deployment.status;
           const stopped = status === 'Stopped' ? { errorInformation: { code: 'ALARM_ACTIVE', message: 'One or more alarms have been activated' }, rollbackInfo: { rollbackMessage: 'Rolled back: an alarm fired during the traffic shift' } } : {};
           json(200, { deploymentInfo: { deploymentId: deployment.id, applicationName: deployment.applicationName, deploymentGroupName: deployment.deploymentGroupName, status, ...stopped } });
           return;
@@ -262,6 +267,12 @@ export async function startFakeAws(): Promise<FakeAws> {
     },
     set nextDeployment(outcome) {
       fake.nextDeployment = outcome;
+    },
+    get inProgressLooks() {
+      return fake.inProgressLooks;
+    },
+    set inProgressLooks(looks) {
+      fake.inProgressLooks = looks;
     },
     get apiUrl() {
       return fake.apiUrl;

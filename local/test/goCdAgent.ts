@@ -35,9 +35,18 @@ export function agentEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
 }
 
-/** Secret references become throwaway values: the only AWS in these tests is a loopback stand-in. */
-export const resolveSecrets = (variables: Record<string, string> = {}): Record<string, string> =>
-  Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, value.startsWith('{{SECRET:') ? `fake-${name.toLowerCase()}` : value]));
+/**
+ * Secret references become throwaway values (the only AWS in these tests is a loopback stand-in),
+ * or what the test's own secret store holds under the secret's key (`{{SECRET:[config][key]}}`).
+ */
+export const resolveSecrets = (variables: Record<string, string> = {}, store: Record<string, string> = {}): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(variables).map(([name, value]) => {
+      const key = /^\{\{SECRET:\[[^\]]+\]\[([^\]]+)\]\}\}$/.exec(value)?.[1];
+      if (key === undefined) return [name, value];
+      return [name, store[key] ?? `fake-${name.toLowerCase()}`];
+    }),
+  );
 
 export interface Outcome {
   code: number | null;

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import gulp from 'gulp';
-import { PIPELINES_FILE, pipelinesPath, renderPipelines } from './local/delivery/pipelines';
+import { AWS_CONFIG_FILE, PIPELINES_FILE, pipelinesPath, renderAwsConfig, renderPipelines } from './local/delivery/pipelines';
 import { functionInputs, listFunctions } from './local/functions';
 import { EMPTY_ZIP } from './local/gateway/template';
 import { checkLeastPrivilege } from './local/gateway/check';
@@ -234,10 +234,11 @@ export function contractRelease(): Promise<void> {
 }
 contractRelease.displayName = 'contract-release';
 
-/** Regenerates pipelines.gocd.yaml from serverless.yml (never edit it by hand). */
+/** Regenerates pipelines.gocd.yaml from serverless.yml, and the agents' AWS profiles (never edit them by hand). */
 export async function pipelines(): Promise<void> {
   fs.writeFileSync(pipelinesPath(ROOT), await renderPipelines());
-  console.log(`wrote ${PIPELINES_FILE}`);
+  fs.writeFileSync(path.join(ROOT, AWS_CONFIG_FILE), renderAwsConfig());
+  console.log(`wrote ${PIPELINES_FILE} and ${AWS_CONFIG_FILE}`);
 }
 
 /** Validates aws-vpc.template (and, with --stage, the packaged stack) against the CloudFormation spec. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { execFileSync } from 'node:child_process';
-import { FUNCTION_STAGES, PIPELINES_FILE, renderPipelines, WEB } from '../delivery/pipelines';
+import { AWS_CONFIG_FILE, FUNCTION_STAGES, PIPELINES_FILE, renderAwsConfig, renderPipelines, WEB } from '../delivery/pipelines';
 import { functionInputs, listFunctions } from '../functions';
 import { REPO_ROOT } from '../stack/serviceConfig';
 
@@ -191,6 +191,32 @@ describe('pipelines.gocd.yaml', function () {
     expect(usingHttpLayer.length, 'a change in shared/ triggers every function that uses it').to.be.greaterThan(15);
   });
 
+  it('holds no AWS keys but the deployers pipeline’s bootstrap ones: every other stage assumes its stage’s role through a profile of the agents’ AWS config', () => {
+    const profiles = new Map([...renderAwsConfig().matchAll(/^\[profile ([\w-]+)\]\nrole_arn = (\S+)\ncredential_source = EcsContainer$/gm)].map((match) => [match[1] as string, match[2] as string]));
+    expect(fs.readFileSync(path.join(REPO_ROOT, AWS_CONFIG_FILE), 'utf8'), `${AWS_CONFIG_FILE} is stale: run \`npx gulp pipelines\``).to.equal(renderAwsConfig());
+    let assuming = 0;
+    for (const [name, pipeline] of Object.entries(pipelines)) {
+      for (const entry of asNode(pipeline)['stages'] as Node[]) {
+        for (const [stageName, stageNode] of Object.entries(entry)) {
+          const variables = (asNode(stageNode)['environment_variables'] ?? {}) as Node;
+          const where = `${name}/${stageName}`;
+          if (name === 'media-library-deployers') {
+            if (stageName !== 'validate') expect(variables['AWS_ACCESS_KEY_ID'], where).to.match(/^\{\{SECRET:\[media-library-(dev|test|prod)-bootstrap\]\[aws_access_key_id\]\}\}$/);
+            continue;
+          }
+          expect(variables['AWS_ACCESS_KEY_ID'], `${where} holds no AWS key`).to.equal(undefined);
+          if (!stageName.startsWith('deploy-')) continue;
+          const target = stageName.slice('deploy-'.length);
+          const kind = name === 'media-library-service' || name === 'media-library-create-vpc' ? 'environment' : 'deploy';
+          expect(variables, where).to.deep.include({ AWS_CONFIG_FILE, AWS_PROFILE: `media-library-${kind}-${target}` });
+          expect(profiles.get(`media-library-${kind}-${target}`), `${where}: its profile assumes that stage's ${kind} role`).to.match(new RegExp(`^arn:aws:iam::\\d{12}:role/media-library-${kind}-${target}$`));
+          assuming++;
+        }
+      }
+    }
+    expect(assuming, 'deploy stages that assume a role').to.be.greaterThan(90);
+  });
+
   it('keeps secrets out: credentials are secret-manager references, never plain text', () => {
     const walk = (value: unknown, where: string): void => {
       if (typeof value === 'string') {
@@ -262,7 +288,7 @@ describe('pipelines.gocd.yaml', function () {
           [target === 'test' ? 'package-test' : 'package-prod', `artifacts/${WEB.archive}.sha256`],
         ]);
         const credentials = asNode(stages()[`deploy-${target}`]?.['environment_variables']);
-        expect(credentials['AWS_ACCESS_KEY_ID'], target).to.equal(`{{SECRET:[media-library-${target}][aws_access_key_id]}}`);
+        expect(credentials, target).to.deep.include({ AWS_CONFIG_FILE, AWS_PROFILE: `media-library-deploy-${target}` });
       }
     });
 

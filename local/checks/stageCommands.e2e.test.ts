@@ -22,7 +22,8 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { PIPELINES_FILE } from '../delivery/pipelines';
 import { REPO_ROOT } from '../stack/serviceConfig';
-import { startFakeAws, type FakeAws } from '../test/fakeAws';
+import { AGENT_CREDENTIALS_PATH, startFakeAws, type FakeAws } from '../test/fakeAws';
+import { problemsWithTheDeployRole } from '../test/deployRole';
 import { agentEnv, isNpmCi, resolveSecrets, runTask as run, type Exec, type Stage } from '../test/goCdAgent';
 import { ApiClient, newAccount } from '../test/http';
 import { offlineApi } from '../test/stack';
@@ -85,7 +86,7 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     prepare?.(dir);
     // Every stage points the SDK at the stand-in, so nothing could ever reach AWS; the unit tests
     // must hold under that too (a developer's shell may set it as well).
-    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables, secrets), AWS_ENDPOINT_URL: fakeAws.endpoint });
+    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables, secrets), AWS_ENDPOINT_URL: fakeAws.endpoint, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fakeAws.endpoint}${AGENT_CREDENTIALS_PATH}` });
     const outputs: string[] = [];
     for (const [jobName, job] of Object.entries(stage.jobs)) {
       for (const task of job.tasks) {
@@ -151,7 +152,7 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     expect(deployment, 'through a CodeDeploy deployment').to.deep.include({ deploymentGroupName: `media-library-${target}-GetHealthLambdaFunctionDeploymentGroup`, status: 'Succeeded' });
   }
 
-  it('deploy-test deploys exactly the zip package-test built, building nothing, releases it to live through CodeDeploy and smoke-tests the stage', async () => {
+  it('deploy-test deploys exactly the zip package-test built, building nothing, releases it to live through CodeDeploy and smoke-tests the stage, as the stage’s deploy role', async () => {
     const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
     fakeAws.calls.length = 0;
     const { outputs } = await runStage('deploy-test', withoutSource);
@@ -160,6 +161,7 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     expect(uploads[0]?.zipSha256).to.equal(sha256(built));
     expectReleased('test', built);
     expect(outputs.join('\n')).to.match(/smoke test of test passed: 5 requests/);
+    expect(await problemsWithTheDeployRole(fakeAws.calls, 'test'), 'as the role media-library-deploy-test, each call allowed by it').to.deep.equal([]);
   });
 
   it('package-prod promotes that zip unchanged (checksum verified), and refuses a tampered one', async () => {
@@ -177,7 +179,7 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
   });
 
   let prodWorkspace: string;
-  it('deploy-prod deploys the promoted zip, byte for byte, releases it to live and smoke-tests prod', async () => {
+  it('deploy-prod deploys the promoted zip, byte for byte, releases it to live and smoke-tests prod, as the stage’s deploy role', async () => {
     const built = store.get(`package-test/package/artifacts/${FUNCTION}.zip`) as string;
     fakeAws.calls.length = 0;
     const { dir, outputs } = await runStage('deploy-prod', withoutSource);
@@ -188,11 +190,12 @@ describe(`pipeline stage commands of ${FUNCTION}, run as Go.cd would`, function 
     expect(fakeAws.calls.every((call) => call.service !== 'unknown'), 'every call was signed for a known service').to.equal(true);
     expectReleased('prod', built);
     expect(outputs.join('\n')).to.match(/smoke test of prod passed: 5 requests/);
+    expect(await problemsWithTheDeployRole(fakeAws.calls, 'prod'), 'as the role media-library-deploy-prod, each call allowed by it').to.deep.equal([]);
   });
 
   const tasksOf = (name: string): Exec[] => ((stages[name] as Stage).jobs['deploy']?.tasks ?? []).flatMap((task) => (task.exec === undefined ? [] : [task.exec]));
   const prodEnv = (store: Record<string, string>): NodeJS.ProcessEnv =>
-    agentEnv({ ...pipelineEnv, ...resolveSecrets((stages['deploy-prod'] as Stage).environment_variables, store), AWS_ENDPOINT_URL: fakeAws.endpoint });
+    agentEnv({ ...pipelineEnv, ...resolveSecrets((stages['deploy-prod'] as Stage).environment_variables, store), AWS_ENDPOINT_URL: fakeAws.endpoint, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fakeAws.endpoint}${AGENT_CREDENTIALS_PATH}` });
 
   it('deploy-prod fails when an alarm stops the canary, and live stays on the version it ran', async () => {
     const name = `media-library-prod-${FUNCTION}`;

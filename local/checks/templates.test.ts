@@ -1,5 +1,5 @@
 /**
- * CloudFormation checked offline: aws-vpc.template and the packaged stack of every stage are
+ * CloudFormation checked offline: aws-vpc.template, aws-deployers.template and the packaged stack of every stage are
  * validated against the CloudFormation resource specification (@aws-cdk/aws-service-spec, via
  * local/delivery/cfn.ts): types, properties, required properties, Ref/GetAtt targets. The VPC
  * template's parameters are also evaluated for each combination, and its exports are checked
@@ -10,6 +10,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { validateTemplate } from '../delivery/cfn';
+import { deployerRole, deployersTemplate, type DeployerRoleId } from '../delivery/deployers';
+import { DELIVERY } from '../delivery/pipelines';
 import { render } from '../delivery/policy';
 import { packagedTemplate } from '../gateway/template';
 import { REPO_ROOT } from '../stack/serviceConfig';
@@ -156,5 +158,44 @@ describe('CloudFormation templates (offline, against the resource specification)
     const issues = validateTemplate(broken).map((issue) => `${issue.path}: ${issue.message}`);
     expect(issues.some((issue) => issue.startsWith('Resources.UsersTable.Properties.BillingMod'))).to.equal(true);
     expect(issues.some((issue) => issue.includes('NoSuchRole'))).to.equal(true);
+  });
+  describe('aws-deployers.template: the roles the pipelines assume', () => {
+    const template = deployersTemplate();
+    const parameters = { Stage: 'test', AgentRoleArn: DELIVERY.agentRoleArn, MediaBucketName: DELIVERY.mediaBuckets.test };
+    const actionsOf = (id: DeployerRoleId): string[] =>
+      deployerRole(id, parameters).policies.flatMap((policy) => policy.document.Statement.flatMap((statement) => [statement['Action']].flat().map(String)));
+
+    it('is valid CloudFormation: types, properties, required properties, references', () => {
+      expect(validateTemplate(template)).to.deep.equal([]);
+    });
+
+    it('the deploy and environment roles may be assumed by the Go.cd agents’ role only, and grant no wildcard action', () => {
+      for (const id of ['DeployRole', 'EnvironmentRole'] as const) {
+        const trust = asNode(template.Resources[id]?.Properties['AssumeRolePolicyDocument'])['Statement'] as Node[];
+        expect(trust, id).to.deep.equal([{ Effect: 'Allow', Principal: { AWS: { Ref: 'AgentRoleArn' } }, Action: 'sts:AssumeRole' }]);
+        expect(actionsOf(id).filter((action) => action.includes('*')), id).to.deep.equal([]);
+      }
+      const cloudFormation = asNode(template.Resources['CloudFormationRole']?.Properties['AssumeRolePolicyDocument'])['Statement'] as Node[];
+      expect(cloudFormation, 'only CloudFormation may use the role that creates resources').to.deep.equal([{ Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    });
+
+    it('the environment role may pass the CloudFormation role to CloudFormation and nothing else', () => {
+      const passes = deployerRole('EnvironmentRole', parameters).policies.flatMap((policy) => policy.document.Statement).filter((statement) => [statement['Action']].flat().includes('iam:PassRole'));
+      expect(passes.map((statement) => [statement['Resource'], statement['Condition']])).to.deep.equal([
+        [`arn:aws:iam::123456789012:role/media-library-cloudformation-test`, { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } }],
+      ]);
+    });
+
+    it('CloudFormation’s role covers every service whose resources the packaged stacks and aws-vpc.template hold', async () => {
+      const prefixes: Record<string, string> = { ApiGatewayV2: 'apigateway', ApiGateway: 'apigateway' };
+      const granted = new Set(actionsOf('CloudFormationRole').map((action) => action.split(':')[0]));
+      const types = new Set(Object.values(vpcTemplate().Resources).map((resource) => resource.Type));
+      for (const stage of ['dev', 'test', 'prod']) for (const resource of Object.values((await packagedTemplate(stage)).Resources)) types.add(resource.Type);
+      const missing = [...types].filter((type) => {
+        const service = type.split('::')[1] as string;
+        return !granted.has(prefixes[service] ?? service.toLowerCase());
+      });
+      expect(missing).to.deep.equal([]);
+    });
   });
 });

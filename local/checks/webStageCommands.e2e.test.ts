@@ -20,7 +20,8 @@ import { parse } from 'yaml';
 import { PIPELINES_FILE, WEB } from '../delivery/pipelines';
 import { IMMUTABLE, RELEASES_PREFIX, REVALIDATE } from '../delivery/deploy-web';
 import { REPO_ROOT } from '../stack/serviceConfig';
-import { FAKE_DISTRIBUTION_ID, FAKE_LIVE_URL, fakeAppBucket, startFakeAws, type FakeAws } from '../test/fakeAws';
+import { AGENT_CREDENTIALS_PATH, FAKE_DISTRIBUTION_ID, FAKE_LIVE_URL, fakeAppBucket, startFakeAws, type FakeAws } from '../test/fakeAws';
+import { problemsWithTheDeployRole } from '../test/deployRole';
 import { agentEnv, isNpmCi, resolveSecrets, runTask, type Exec, type Stage } from '../test/goCdAgent';
 
 type Node = Record<string, unknown>;
@@ -78,7 +79,7 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
     const dir = workspace(name);
     workspaces.push(dir);
     prepare?.(dir);
-    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables), AWS_ENDPOINT_URL: fakeAws.endpoint });
+    const env = agentEnv({ ...pipelineEnv, ...resolveSecrets(stage.environment_variables), AWS_ENDPOINT_URL: fakeAws.endpoint, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fakeAws.endpoint}${AGENT_CREDENTIALS_PATH}` });
     for (const [jobName, job] of Object.entries(stage.jobs)) {
       for (const task of job.tasks) {
         if (task.fetch !== undefined) {
@@ -124,7 +125,7 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
   // Deploy workspaces lose web/ entirely: a build would fail, only the fetched archive can go out.
   const withoutWeb = (dir: string): void => fs.rmSync(path.join(dir, 'web'), { recursive: true, force: true });
 
-  it('deploy-test uploads exactly the archive package-test built, index.html last, and invalidates /index.html', async () => {
+  it('deploy-test uploads exactly the archive package-test built, index.html last, and invalidates /index.html, as the stage’s deploy role', async () => {
     fakeAws.calls.length = 0;
     await runStage('deploy-test', withoutWeb);
     const site = siteIn('test');
@@ -146,6 +147,7 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
     expect(invalidation?.path).to.equal(`/2020-05-31/distribution/${FAKE_DISTRIBUTION_ID}/invalidation`);
     expect((invalidation?.body as Node | undefined)?.['paths']).to.deep.equal(['/index.html']);
     expect(fakeAws.calls.every((call) => call.service !== 'unknown'), 'every call was signed for a known service').to.equal(true);
+    expect(await problemsWithTheDeployRole(fakeAws.calls, 'test'), 'as the role media-library-deploy-test, each call allowed by it').to.deep.equal([]);
   });
 
   it('package-prod promotes that archive unchanged (checksum verified), and refuses a tampered one', async () => {
@@ -162,7 +164,7 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
     expect((await runTask(tampered, check, agentEnv({}))).code, 'sha256sum -c fails').to.not.equal(0);
   });
 
-  it('deploy-prod uploads the promoted archive, byte for byte, to the prod bucket', async () => {
+  it('deploy-prod uploads the promoted archive, byte for byte, to the prod bucket, as the stage’s deploy role', async () => {
     fakeAws.calls.length = 0;
     await runStage('deploy-prod', withoutWeb);
     const site = siteIn('prod');
@@ -171,5 +173,6 @@ describe('web app pipeline stage commands, run as Go.cd would', function () {
     expect(site.size).to.be.greaterThan(0);
     for (const [file, bytes] of site) expect(sha256(bytes), file).to.equal(sha256(built.get(file) as Buffer));
     expect((fakeAws.calls.find((call) => call.service === 'cloudformation')?.body as Node | undefined)?.['StackName']).to.equal('media-library-prod');
+    expect(await problemsWithTheDeployRole(fakeAws.calls, 'prod'), 'as the role media-library-deploy-prod, each call allowed by it').to.deep.equal([]);
   });
 });

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DELIVERY } from '../delivery/pipelines';
 
 /** The live-updates WebSocket API of the fake stack (output LiveUrl). */
 export const FAKE_LIVE_URL = 'wss://abcdef1234.execute-api.us-east-1.amazonaws.com/test';
@@ -21,6 +22,11 @@ export interface RecordedCall {
   service: string;
   method: string;
   path: string;
+  /** Who signed it: the ARN of the role whose assumed credentials signed it, `agent`, or the access key id. */
+  principal?: string;
+  /** The IAM action and resource AWS would authorise it as (for the calls the deploy stages make). */
+  action?: string;
+  resource?: string;
   /** For UpdateFunctionCode: the SHA-256 (hex) and size of the uploaded zip. */
   zipSha256?: string;
   zipBytes?: number;
@@ -61,12 +67,17 @@ export interface FakeAws {
 
 const ACCOUNT = '123456789012';
 /** The web app's outputs of stack media-library-<stage>, as the service stack declares them. */
-export const fakeAppBucket = (stage: string): string => `media-library-${stage}-web`;
+export const fakeAppBucket = (stage: string): string => `${DELIVERY.mediaBuckets[stage as keyof typeof DELIVERY.mediaBuckets]}-web`;
 export const FAKE_DISTRIBUTION_ID = 'E2FAKEDISTRIBUTION';
 
 const escapeXml = (value: string): string => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const base64Sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('base64');
+
+/** The Go.cd agent's own credentials, from its container credentials endpoint: good only to assume a role. */
+export const AGENT_CREDENTIALS_PATH = '/agent-credentials';
+const AGENT_ACCESS_KEY = 'ASIAGOCDAGENT';
+const arn = (service: string, resource: string, region = 'us-east-1'): string => `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
 
 export async function startFakeAws(): Promise<FakeAws> {
   const calls: RecordedCall[] = [];
@@ -84,15 +95,30 @@ export async function startFakeAws(): Promise<FakeAws> {
     }
     return fn;
   };
+  /** Access key ids of assumed-role credentials → the role's ARN. */
+  const assumed = new Map<string, string>();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      // The SigV4 credential scope names the service: Credential=<key>/<date>/<region>/<service>/aws4_request.
-      const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(request.headers.authorization ?? '')?.[1] ?? 'unknown';
-      const call: RecordedCall = { service, method: request.method ?? '', path: request.url ?? '' };
+      if (request.method === 'GET' && request.url === AGENT_CREDENTIALS_PATH) {
+        calls.push({ service: 'container-credentials', method: 'GET', path: AGENT_CREDENTIALS_PATH });
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ AccessKeyId: AGENT_ACCESS_KEY, SecretAccessKey: 'agent-secret', Token: 'agent-token', Expiration: new Date(Date.now() + 3_600_000).toISOString() }));
+        return;
+      }
+      // The SigV4 credential scope names the key and the service: Credential=<key>/<date>/<region>/<service>/aws4_request.
+      const scope = /Credential=([^/]+)\/[^/]+\/[^/]+\/([^/]+)\//.exec(request.headers.authorization ?? '');
+      const service = scope?.[2] ?? 'unknown';
+      const accessKey = scope?.[1];
+      const principal = accessKey === undefined ? undefined : accessKey === AGENT_ACCESS_KEY ? 'agent' : (assumed.get(accessKey) ?? accessKey);
+      const call: RecordedCall = { service, method: request.method ?? '', path: request.url ?? '', ...(principal === undefined ? {} : { principal }) };
       calls.push(call);
+      const authorise = (action: string, resource: string): void => {
+        call.action = action;
+        call.resource = resource;
+      };
       const json = (status: number, value: unknown): void => {
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end(JSON.stringify(value));
@@ -105,6 +131,19 @@ export async function startFakeAws(): Promise<FakeAws> {
         const name = decodeURIComponent(/\/functions\/([^/?]+)/.exec(call.path)?.[1] ?? 'unknown');
         const fn = functionNamed(name);
         const route = new URL(call.path, 'http://fake').pathname;
+        const lambdaAction =
+          call.method === 'PUT'
+            ? route.endsWith('/code')
+              ? 'UpdateFunctionCode'
+              : 'UpdateFunctionConfiguration'
+            : call.method === 'POST' && route.endsWith('/versions')
+              ? 'PublishVersion'
+              : route.endsWith('/configuration')
+                ? 'GetFunctionConfiguration'
+                : /\/aliases\//.test(route)
+                  ? 'GetAlias'
+                  : 'GetFunction';
+        authorise(`lambda:${lambdaAction}`, arn('lambda', `function:${name}`));
         if (call.method === 'PUT' && call.path.endsWith('/code')) {
           const zip = Buffer.from((JSON.parse(body.toString()) as { ZipFile: string }).ZipFile, 'base64');
           call.zipSha256 = createHash('sha256').update(zip).digest('hex');
@@ -158,6 +197,12 @@ export async function startFakeAws(): Promise<FakeAws> {
         const action = String(request.headers['x-amz-target'] ?? '').replace(/^CodeDeploy_20141006\./, '');
         const input = JSON.parse(body.toString() || '{}') as Record<string, unknown>;
         call.body = { action, ...input };
+        const group = (application: string, name: string): string => arn('codedeploy', `deploymentgroup:${application}/${name}`);
+        if (action === 'CreateDeployment') authorise('codedeploy:CreateDeployment', group(String(input['applicationName']), String(input['deploymentGroupName'])));
+        if (action === 'GetDeployment') {
+          const known = deployments.find((candidate) => candidate.id === input['deploymentId']);
+          authorise('codedeploy:GetDeployment', group(known?.applicationName ?? '?', known?.deploymentGroupName ?? '?'));
+        }
         if (action === 'CreateDeployment') {
           const revision = input['revision'] as { appSpecContent?: { content?: string } } | undefined;
           const id = `d-FAKE${deployments.length + 1}`;
@@ -186,12 +231,26 @@ export async function startFakeAws(): Promise<FakeAws> {
         }
       }
       if (service === 'iam') {
+        authorise('iam:GetRole', `arn:aws:iam::${ACCOUNT}:role/${new URLSearchParams(body.toString()).get('RoleName') ?? '?'}`);
         xml(
           `<GetRoleResponse><GetRoleResult><Role><Arn>arn:aws:iam::${ACCOUNT}:role/deployed</Arn><RoleName>deployed</RoleName><Path>/</Path><RoleId>AROAFAKE</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></GetRoleResult></GetRoleResponse>`,
         );
         return;
       }
       if (service === 'sts') {
+        const form = new URLSearchParams(body.toString());
+        if (form.get('Action') === 'AssumeRole') {
+          const roleArn = form.get('RoleArn') ?? '';
+          authorise('sts:AssumeRole', roleArn);
+          const issued = `ASIAFAKE${String(assumed.size + 1).padStart(8, '0')}`;
+          assumed.set(issued, roleArn);
+          const expiration = new Date(Date.now() + 3_600_000).toISOString();
+          xml(
+            `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${issued}</AccessKeyId><SecretAccessKey>assumed-secret</SecretAccessKey><SessionToken>assumed-token</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><Arn>${escapeXml(roleArn.replace(':role/', ':assumed-role/'))}/${escapeXml(form.get('RoleSessionName') ?? 'session')}</Arn><AssumedRoleId>AROAFAKE:${escapeXml(form.get('RoleSessionName') ?? 'session')}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+          );
+          return;
+        }
+        authorise('sts:GetCallerIdentity', '*');
         xml(`<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::${ACCOUNT}:user/ci</Arn><UserId>AIDAFAKE</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`);
         return;
       }
@@ -199,6 +258,7 @@ export async function startFakeAws(): Promise<FakeAws> {
         const form = new URLSearchParams(body.toString());
         const stackName = form.get('StackName') ?? '';
         call.body = Object.fromEntries(form);
+        authorise(`cloudformation:${form.get('Action') ?? '?'}`, arn('cloudformation', `stack/${stackName}/fake-stack-id`));
         const stage = stackName.replace(/^media-library-/, '');
         const outputs = { AppBucketName: fakeAppBucket(stage), AppDistributionId: FAKE_DISTRIBUTION_ID, AppUrl: 'https://d111111abcdef8.cloudfront.net', LiveUrl: FAKE_LIVE_URL, HttpApiUrl: fake.apiUrl };
         const members = Object.entries(outputs)
@@ -210,6 +270,7 @@ export async function startFakeAws(): Promise<FakeAws> {
         return;
       }
       if (service === 'cloudfront') {
+        authorise('cloudfront:CreateInvalidation', `arn:aws:cloudfront::${ACCOUNT}:distribution/${/distribution\/([^/]+)/.exec(call.path)?.[1] ?? '?'}`);
         call.body = { paths: [...body.toString().matchAll(/<Path>([^<]*)<\/Path>/g)].map((match) => match[1]) };
         response.writeHead(201, { 'content-type': 'text/xml', location: `${call.path}/I2FAKE` });
         response.end(`<Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I2FAKE</Id><Status>InProgress</Status><CreateTime>2026-01-01T00:00:00Z</CreateTime></Invalidation>`);
@@ -220,6 +281,11 @@ export async function startFakeAws(): Promise<FakeAws> {
         const url = new URL(call.path, 'http://fake');
         const [bucket = '', ...rest] = url.pathname.slice(1).split('/').map(decodeURIComponent);
         const key = rest.join('/');
+        const object = `arn:aws:s3:::${bucket}/${key}`;
+        if (call.method === 'PUT') authorise('s3:PutObject', object);
+        else if (call.method === 'GET' && key !== '') authorise('s3:GetObject', object);
+        else if (call.method === 'GET') authorise('s3:ListBucket', `arn:aws:s3:::${bucket}`);
+        else if (call.method === 'POST') authorise('s3:DeleteObject', `arn:aws:s3:::${bucket}/*`);
         if (call.method === 'PUT' && key !== '') {
           objects.set(`${bucket}/${key}`, { body, contentType: request.headers['content-type'], cacheControl: request.headers['cache-control'], lastModified: new Date() });
           call.body = { key, sha256: createHash('sha256').update(body).digest('hex'), contentType: request.headers['content-type'], cacheControl: request.headers['cache-control'] };

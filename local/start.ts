@@ -108,8 +108,22 @@ function offlineLine(ready: () => boolean): (line: string) => void {
   };
 }
 
+/**
+ * `npm run start:debug` (ML_INSPECT=1, or ML_INSPECT=host:port): a Node inspector on the process
+ * the functions run in (docs/local-development.md#debugging-a-function).
+ */
+function inspectorAddress(): string | undefined {
+  const wanted = process.env['ML_INSPECT'];
+  if (wanted === undefined || wanted === '' || wanted === '0') return undefined;
+  const address = wanted === '1' ? '127.0.0.1:9229' : wanted;
+  if (!/^(127\.0\.0\.1|localhost):\d{2,5}$/.test(address)) throw new Error(`ML_INSPECT=${wanted}: use 1, or 127.0.0.1:<port> (an inspector runs any code it is sent: loopback only)`);
+  return address;
+}
+const inspect = inspectorAddress();
+
 function banner(urls: StackUrls, dataDir: string): string {
   const relative = path.relative(REPO_ROOT, dataDir) || dataDir;
+  const debuggerLine = inspect === undefined ? [] : [`  Debugger   ${inspect}   (attach VS Code or chrome://inspect: the functions' worker threads, breakpoints in the .ts files)`];
   return [
     `[local] ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
     `  App        ${urls.app}/`,
@@ -119,6 +133,7 @@ function banner(urls: StackUrls, dataDir: string): string {
     `  AWS        DynamoDB ${urls.dynamodb} · S3 ${urls.s3} · SNS ${urls.sns} · SSM ${urls.ssm}`,
     `             (the local AWS gateway: IAM per function; tooling key ml-local-tooling / ml-local-secret)`,
     `  Lambda     ${urls.lambda}   (npm run sweep)`,
+    ...debuggerLine,
     `  Data in ${relative}/ (npm run local:reset wipes it) · npm run seed adds a demo account · Ctrl-C stops everything`,
   ].join('\n');
 }
@@ -193,6 +208,7 @@ async function main(): Promise<void> {
     tablesReady: dynamoReady,
     appOrigins: [`http://localhost:${ports.api}`, `http://127.0.0.1:${ports.api}`],
     timeoutMs: 120_000,
+    ...(inspect === undefined ? {} : { inspect }),
     // A work folder named in the environment is a one-off, removed afterwards, unless it is the
     // test run's shared bundle folder (ML_ESBUILD_KEEP_WORK_FOLDER=1: built once, reused under a lock).
     ...(process.env['ML_ESBUILD_WORK_FOLDER'] ? { workFolder: process.env['ML_ESBUILD_WORK_FOLDER'], removeWorkFolder: process.env['ML_ESBUILD_KEEP_WORK_FOLDER'] !== '1' } : {}),

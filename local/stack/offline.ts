@@ -64,6 +64,7 @@ export async function startOffline({
   onLine,
   appOrigins = [],
   tablesReady = Promise.resolve(),
+  inspect,
 }: {
   ports: OfflinePorts;
   /**
@@ -97,6 +98,12 @@ export async function startOffline({
   onLine?: (line: string) => void;
   /** Origins of a web app served beside the API (npm start's edge): allowed by the bucket's CORS. */
   appOrigins?: string[];
+  /**
+   * `host:port` of a Node inspector on the serverless-offline process (`npm run start:debug`). The
+   * functions run in its worker threads, which a debugger attached there reaches (VS Code and
+   * Chrome DevTools list them); their bundles' source maps lead to the .ts files.
+   */
+  inspect?: string;
 }): Promise<RunningOffline> {
   const bin = path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   // serverless-s3-local takes bucket CORS as an XML file: write the one serverless.yml declares.
@@ -114,7 +121,7 @@ export async function startOffline({
     ...(roles === undefined ? {} : { roles }),
     ...(onDenied === undefined ? {} : { onDenied }),
   });
-  const child = spawn(process.execPath, [bin, 'offline', 'start', '--stage', 'local'], {
+  const child = spawn(process.execPath, [...(inspect === undefined ? [] : [`--inspect=${inspect}`]), bin, 'offline', 'start', '--stage', 'local'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

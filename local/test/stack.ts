@@ -198,6 +198,7 @@ async function startTestOffline(
     onDenied?: (denial: Denial) => void;
     onSpawn: (running: RunningOffline) => void;
     ports?: OfflineTestPorts;
+    inspect?: string;
   },
 ): Promise<RunningOffline> {
   const stack = await localStack();
@@ -215,6 +216,7 @@ async function startTestOffline(
     ...(options.outputLimit === undefined ? {} : { outputLimit: options.outputLimit }),
     ...(options.roles === undefined ? {} : { roles: options.roles }),
     ...(options.onDenied === undefined ? {} : { onDenied: options.onDenied }),
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
     // Every offline of every run shares one bundle folder: built once, reused while no source changes.
     workFolder: TEST_BUNDLES,
     watch: false,
@@ -244,10 +246,11 @@ function ownOfflineApi(): Promise<RunningOffline> {
  */
 export function extraOfflineApi(
   extraEnv: Record<string, string>,
-  { outputLimit, roles, onDenied }: { outputLimit?: number; roles?: Map<string, FunctionRole>; onDenied?: (denial: Denial) => void } = {},
+  { outputLimit, roles, onDenied, inspect }: { outputLimit?: number; roles?: Map<string, FunctionRole>; onDenied?: (denial: Denial) => void; inspect?: string } = {},
 ): Promise<RunningOffline> {
   return startTestOffline('ml-offline-extra-', {
     extraEnv,
+    ...(inspect === undefined ? {} : { inspect }),
     ...(outputLimit === undefined ? {} : { outputLimit }),
     ...(roles === undefined ? {} : { roles }),
     ...(onDenied === undefined ? {} : { onDenied }),

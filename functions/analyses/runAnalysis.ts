@@ -1,11 +1,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SNSEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { deliverCallback, signCallback } from '../../shared/analysis/callback';
 import { rekognitionLabeler } from '../../shared/analysis/labels';
 import { signingKeyLoader } from '../../shared/auth/keys';
 import { tokenAudience } from '../../shared/auth/settings';
+import { dynamoClient } from '../../shared/aws/dynamo';
 import { rekognition } from '../../shared/aws/rekognition';
 import { retryTransient } from '../../shared/aws/retry';
 import { systemClock } from '../../shared/clock';
@@ -17,6 +19,11 @@ import { countEvent, measure } from '../../shared/metrics';
 import { AnalysisRequestMessage } from '../../shared/messaging/analysisRequests';
 import { analyses } from '../../shared/stores/analysesTable';
 import { media } from '../../shared/stores/mediaTable';
+import { traceClients, tracer } from '../../shared/tracing';
+
+// X-Ray: the job's DynamoDB calls and Rekognition's labelling are subsegments of its trace (the
+// callback too: the tracer records outgoing HTTP requests).
+traceClients(dynamoClient, rekognition);
 
 const bucket = requireEnv('MEDIA_BUCKET');
 const signingKey = signingKeyLoader(requireEnv('JWT_PRIVATE_KEYS'));
@@ -72,4 +79,4 @@ async function handleRecords(event: SNSEvent): Promise<void> {
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} analysis request(s) failed; Lambda will retry`);
 }
 
-export const handler = middy<SNSEvent, void, Error, Context>().use(injectLambdaContext(logger, { resetKeys: true })).handler(handleRecords);
+export const handler = middy<SNSEvent, void, Error, Context>().use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { resetKeys: true })).handler(handleRecords);

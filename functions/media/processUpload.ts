@@ -1,7 +1,10 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, S3Event } from 'aws-lambda';
+import { dynamoClient } from '../../shared/aws/dynamo';
 import { retryTransient } from '../../shared/aws/retry';
+import { s3 } from '../../shared/aws/s3';
 import { systemClock } from '../../shared/clock';
 import { mediaSettings } from '../../shared/config/media';
 import { content } from '../../shared/content/bucket';
@@ -10,6 +13,10 @@ import { logger } from '../../shared/log';
 import { inspector } from '../../shared/media-info/inspector';
 import { countEvent, measure } from '../../shared/metrics';
 import { media } from '../../shared/stores/mediaTable';
+import { traceClients, tracer } from '../../shared/tracing';
+
+// X-Ray: each S3 read and DynamoDB write of an upload's processing is a subsegment of its trace.
+traceClients(dynamoClient, s3);
 
 /**
  * S3 ObjectCreated on media/.../original: checks the real size and type, reads the metadata,
@@ -45,4 +52,4 @@ async function processRecords(event: S3Event): Promise<void> {
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} upload(s) failed; Lambda will retry the event`);
 }
 
-export const handler = middy<S3Event, void, Error, Context>().use(injectLambdaContext(logger, { resetKeys: true })).handler(processRecords);
+export const handler = middy<S3Event, void, Error, Context>().use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { resetKeys: true })).handler(processRecords);

@@ -190,6 +190,7 @@ export const LIBRARY_RULES: Array<{ library: string; functions: string[]; why: s
   { library: '@node-rs/argon2', functions: ['createUser', 'createSession', 'updateMe', 'deleteMe'], why: 'hashes or verifies passwords' },
   { library: 'jsonwebtoken', functions: ['authorizer', 'createSession', 'refreshSession', 'runAnalysis'], why: 'signs or verifies JWTs (access tokens, callback signatures)' },
   { library: 'swagger-ui-dist', functions: ['getDocs'], why: 'serves the Swagger UI page' },
+  { library: 'aws-xray-sdk-core', functions: ['processUpload', 'runAnalysis'], why: 'X-Ray traces of the asynchronous functions (shared/tracing.ts)' },
 ];
 
 /** Every client or library in a function's bundle that the function does not use. Empty when it is clean. */
@@ -231,6 +232,8 @@ export interface BaselineExtras {
   natives?: string[];
   /** Swagger UI's assets, bundled as text as getDocs bundles them. */
   swaggerAssets?: boolean;
+  /** X-Ray: the Powertools Tracer, capturing each SDK client, as the traced functions do (shared/tracing.ts). */
+  tracer?: boolean;
 }
 
 /**
@@ -264,6 +267,11 @@ export function baselineSource(analysis: Pick<BundleAnalysis, 'packages' | 'sdkC
   if (extras.swaggerAssets === true) {
     lines.push(`import swaggerScript from 'swagger-ui-dist/swagger-ui-bundle.js';`, `import swaggerStyles from 'swagger-ui-dist/swagger-ui.css';`);
     exported.push('swaggerScript', 'swaggerStyles');
+  }
+  if (extras.tracer === true) {
+    const clients = exported.filter((name) => name.startsWith('client_'));
+    lines.push(`import { Tracer } from '@aws-lambda-powertools/tracer';`, `const tracer = new Tracer({ serviceName: 'baseline' });`, ...clients.map((client) => `tracer.captureAWSv3Client(${client});`));
+    exported.push('tracer');
   }
   // lib-dynamodb wraps the DynamoDB client: its import must come after the client's.
   return `${lines.join('\n')}\nexport const baseline = [${exported.join(', ')}];\n`;

@@ -46,7 +46,7 @@ export const CONDITIONS: Record<string, Record<string, unknown>> = {
  * Actions that AWS authorises on `*` only (no resource-level permissions), so `*` is the
  * narrowest resource there is. Anything else on `*` is a violation.
  */
-export const STAR_RESOURCE_ACTIONS = new Set(['rekognition:DetectLabels']);
+export const STAR_RESOURCE_ACTIONS = new Set(['rekognition:DetectLabels', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 
 /** Tables whose items carry a `ttl` attribute (login throttles, sessions, finished analyses, live connections). */
 export const TTL_TABLES: Record<string, string> = { UsersTable: 'ttl', SessionsTable: 'ttl', AnalysesTable: 'ttl', ConnectionsTable: 'ttl' };

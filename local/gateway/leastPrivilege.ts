@@ -47,6 +47,14 @@ export const UNEXERCISED_LOCALLY: Array<{ action: string; fn?: string; reason: s
     fn: 'runAnalysis',
     reason: 'Labels come from Amazon Rekognition on stages that enable them (rekognitionLabels); there is no Rekognition stand-in, so the local stage runs without labels. The adapter is unit-tested with a stubbed client.',
   },
+  ...['processUpload', 'runAnalysis'].flatMap((fn) => [
+    {
+      action: 'xray:PutTraceSegments',
+      fn,
+      reason: "Active X-Ray tracing (shared/tracing.ts): Lambda's X-Ray daemon sends the function's trace segments with its role. There is no X-Ray daemon locally (POWERTOOLS_TRACE_ENABLED=false on the local stage), and segments go over UDP to the daemon, never through the AWS gateway.",
+    },
+    { action: 'xray:PutTelemetryRecords', fn, reason: 'As xray:PutTraceSegments: the daemon reports its own telemetry with the same role.' },
+  ]),
 ];
 
 const escapeRegExp = (text: string): string => text.replace(/[.+^${}()|[\]\\]/g, '\\$&');

@@ -20,4 +20,6 @@ const client = new DynamoDBClient({
 // bundles serverless-offline runs (deployable bundles are built without it: local/esbuild.config.cjs).
 if (process.env['ML_FAULT_INJECTION'] !== 'absent') injectFaults(client, 'dynamodb', endpoint);
 
+/** The client under the document client (they share one middleware stack): for tracing (shared/tracing.ts). */
+export const dynamoClient = client;
 export const dynamo = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

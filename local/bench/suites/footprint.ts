@@ -49,12 +49,14 @@ export function measureInit(file: string, env: Record<string, string>): Promise<
 function extrasOf(name: string, built: BuiltBundle): { extras: BaselineExtras; why: string } | undefined {
   const natives = built.analysis.externals;
   const swagger = built.analysis.packages.includes('swagger-ui-dist');
-  if (natives.length === 0 && !swagger) return undefined;
+  const tracer = built.analysis.packages.includes('aws-xray-sdk-core');
+  if (natives.length === 0 && !swagger && !tracer) return undefined;
   const reasons = [
     ...(natives.length === 0 ? [] : [`loads the native module${natives.length > 1 ? 's' : ''} ${natives.join(', ')} (shipped in its zip)`]),
     ...(swagger ? [`carries Swagger UI's script and styles as text (${(built.analysis.bytes.textAssets / 1024 / 1024).toFixed(1)} MiB)`] : []),
+    ...(tracer ? ['records X-Ray traces (Powertools Tracer and the X-Ray SDK, capturing its clients)'] : []),
   ];
-  return { extras: { natives, swaggerAssets: swagger }, why: `${name} ${reasons.join(' and ')}` };
+  return { extras: { natives, swaggerAssets: swagger, tracer }, why: `${name} ${reasons.join(' and ')}` };
 }
 
 export async function footprint(context: BenchContext): Promise<FootprintResult> {

@@ -154,6 +154,8 @@ export const SERVICE_PACKAGES: Record<string, string[]> = {
   sns: ['@aws-sdk/client-sns'],
   ssm: ['@aws-sdk/client-ssm'],
   rekognition: ['@aws-sdk/client-rekognition'],
+  // The WebSocket API's Management API (execute-api:ManageConnections): pushing to live connections.
+  'execute-api': ['@aws-sdk/client-apigatewaymanagementapi'],
 };
 
 /**
@@ -188,7 +190,7 @@ export const LIBRARY_RULES: Array<{ library: string; functions: string[]; why: s
   { library: 'exifr', functions: ['processUpload'], why: 'reads EXIF of uploads' },
   { library: 'file-type', functions: ['processUpload'], why: 'sniffs the real type of uploads' },
   { library: '@node-rs/argon2', functions: ['createUser', 'createSession', 'updateMe', 'deleteMe'], why: 'hashes or verifies passwords' },
-  { library: 'jsonwebtoken', functions: ['authorizer', 'createSession', 'refreshSession', 'runAnalysis'], why: 'signs or verifies JWTs (access tokens, callback signatures)' },
+  { library: 'jsonwebtoken', functions: ['authorizer', 'createSession', 'refreshSession', 'runAnalysis', 'openConnection'], why: 'signs or verifies JWTs (access tokens, callback signatures, the live connection’s token)' },
   { library: 'swagger-ui-dist', functions: ['getDocs'], why: 'serves the Swagger UI page' },
   { library: 'aws-xray-sdk-core', functions: ['processUpload', 'runAnalysis'], why: 'X-Ray traces of the asynchronous functions (shared/tracing.ts)' },
 ];
@@ -220,6 +222,7 @@ const CLIENT_CLASSES: Record<string, string> = {
   '@aws-sdk/client-sns': 'SNSClient',
   '@aws-sdk/client-ssm': 'SSMClient',
   '@aws-sdk/client-rekognition': 'RekognitionClient',
+  '@aws-sdk/client-apigatewaymanagementapi': 'ApiGatewayManagementApiClient',
 };
 const PRESIGNERS: Record<string, string> = {
   '@aws-sdk/s3-request-presigner': 'getSignedUrl',

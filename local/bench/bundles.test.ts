@@ -87,7 +87,7 @@ describe('bench bundle analysis', () => {
     expect(problems).to.deep.equal([
       'getMe: bundles @aws-sdk/client-s3 but has no s3 permission (an AWS client it does not use)',
       'getMe: bundles sharp, which only processUpload use (decodes images (thumbnails, perceptual hash))',
-      'getMe: bundles jsonwebtoken (7.0 KiB with what only it brings in), which only authorizer, createSession, refreshSession, runAnalysis use (signs or verifies JWTs (access tokens, callback signatures))',
+      'getMe: bundles jsonwebtoken (7.0 KiB with what only it brings in), which only authorizer, createSession, refreshSession, runAnalysis, openConnection use (signs or verifies JWTs (access tokens, callback signatures, the live connection’s token))',
     ]);
     expect(bundleProblems('processUpload', { packages: ['@aws-sdk/client-s3'], externals: ['sharp'] }, { 's3:GetObject': ['b'] })).to.deep.equal([]);
     expect(bundleProblems('x', { packages: ['@aws-sdk/client-lambda'], externals: [] }, {})).to.deep.equal(['x: bundles @aws-sdk/client-lambda, an AWS client the benchmark does not know']);

@@ -305,83 +305,51 @@ function webPipeline(): Record<string, unknown> {
   };
 }
 
-/** The network of aws-vpc.template, per stage, on demand only (every stage is manual). */
-function vpcPipeline(): Record<string, unknown> {
-  const deployVpc = (target: Stage, nat: 'Single' | 'PerZone') =>
-    stage(
-      `deploy-${target}`,
-      job('deploy', [
-        exec(
-          'aws',
-          'cloudformation',
-          'deploy',
-          '--template-file',
-          'aws-vpc.template',
-          '--stack-name',
-          `media-library-vpc-${target}`,
-          '--capabilities',
-          'CAPABILITY_IAM',
-          '--role-arn',
-          cloudFormationRole(target),
-          '--no-fail-on-empty-changeset',
-          '--parameter-overrides',
-          `Stage=${target}`,
-          `NatGateways=${nat}`,
-        ),
-      ]),
-      { manual: target === 'dev' ? 'test' : target, environment: awsCredentials(target, 'environment') },
-    );
+/** `aws cloudformation deploy` of a hand-written template (the network, the deployer roles). */
+const cloudFormationDeploy = (template: string, stackName: string, capability: string, extra: string[], parameters: string[]): Task =>
+  exec('aws', 'cloudformation', 'deploy', '--template-file', template, '--stack-name', stackName, '--capabilities', capability, ...extra, '--no-fail-on-empty-changeset', '--parameter-overrides', ...parameters);
+
+/**
+ * A pipeline of one hand-written template, per stage, on demand only (every stage is manual):
+ * validate (`npx gulp check-templates`), then a deploy stage per stage that it watches nothing else for.
+ */
+function templatePipeline(template: string, deployTask: (target: Stage) => Task, environment: (target: Stage) => Record<string, string>): Record<string, unknown> {
+  const deploy = (target: Stage) => stage(`deploy-${target}`, job('deploy', [deployTask(target)]), { manual: target === 'dev' ? 'test' : target, environment: environment(target) });
   return {
     group: DELIVERY.serviceGroup,
     label_template: '${COUNT}-${repo[:8]}',
     lock_behavior: 'unlockWhenFinished',
-    materials: { repo: { ...(material(['aws-vpc.template'])['repo'] as Record<string, unknown>), auto_update: false } },
+    materials: { repo: { ...(material([template])['repo'] as Record<string, unknown>), auto_update: false } },
     environment_variables: { AWS_REGION: DELIVERY.region },
-    stages: [
-      stage('validate', job('validate', [npmCi, exec('npx', 'gulp', 'check-templates')]), { manual: 'test' }),
-      deployVpc('dev', 'Single'),
-      deployVpc('test', 'Single'),
-      deployVpc('prod', 'PerZone'),
-    ],
+    stages: [stage('validate', job('validate', [npmCi, exec('npx', 'gulp', 'check-templates')]), { manual: 'test' }), deploy('dev'), deploy('test'), deploy('prod')],
   };
 }
 
+/** The network of aws-vpc.template, made by CloudFormation with the stage's CloudFormation role. */
+function vpcPipeline(): Record<string, unknown> {
+  const nat = (target: Stage): 'Single' | 'PerZone' => (target === 'prod' ? 'PerZone' : 'Single');
+  return templatePipeline(
+    'aws-vpc.template',
+    (target) => cloudFormationDeploy('aws-vpc.template', `media-library-vpc-${target}`, 'CAPABILITY_IAM', ['--role-arn', cloudFormationRole(target)], [`Stage=${target}`, `NatGateways=${nat(target)}`]),
+    (target) => awsCredentials(target, 'environment'),
+  );
+}
+
 /**
- * The roles of aws-deployers.template, per stage, on demand only: applied with an administrator's
- * bootstrap keys (the only ones left), before any other pipeline can deploy to that stage.
+ * The roles of aws-deployers.template, applied with an administrator's bootstrap keys (the only
+ * ones left), before any other pipeline can deploy to that stage.
  */
 function deployersPipeline(): Record<string, unknown> {
-  const deployRoles = (target: Stage) =>
-    stage(
-      `deploy-${target}`,
-      job('deploy', [
-        exec(
-          'aws',
-          'cloudformation',
-          'deploy',
-          '--template-file',
-          'aws-deployers.template',
-          '--stack-name',
-          `media-library-deployers-${target}`,
-          '--capabilities',
-          'CAPABILITY_NAMED_IAM',
-          '--no-fail-on-empty-changeset',
-          '--parameter-overrides',
-          `Stage=${target}`,
-          `AgentRoleArn=${DELIVERY.agentRoleArn}`,
-          `MediaBucketName=${DELIVERY.mediaBuckets[target]}`,
-        ),
+  return templatePipeline(
+    'aws-deployers.template',
+    (target) =>
+      cloudFormationDeploy('aws-deployers.template', `media-library-deployers-${target}`, 'CAPABILITY_NAMED_IAM', [], [
+        `Stage=${target}`,
+        `AgentRoleArn=${DELIVERY.agentRoleArn}`,
+        `MediaBucketName=${DELIVERY.mediaBuckets[target]}`,
       ]),
-      { manual: target === 'dev' ? 'test' : target, environment: { AWS_REGION: DELIVERY.region, ...bootstrapCredentials(target) } },
-    );
-  return {
-    group: DELIVERY.serviceGroup,
-    label_template: '${COUNT}-${repo[:8]}',
-    lock_behavior: 'unlockWhenFinished',
-    materials: { repo: { ...(material(['aws-deployers.template'])['repo'] as Record<string, unknown>), auto_update: false } },
-    environment_variables: { AWS_REGION: DELIVERY.region },
-    stages: [stage('validate', job('validate', [npmCi, exec('npx', 'gulp', 'check-templates')]), { manual: 'test' }), deployRoles('dev'), deployRoles('test'), deployRoles('prod')],
-  };
+    (target) => ({ AWS_REGION: DELIVERY.region, ...bootstrapCredentials(target) }),
+  );
 }
 
 export async function buildPipelines(): Promise<Record<string, unknown>> {

@@ -44,6 +44,8 @@ export class IntrinsicResolver {
   constructor(
     private readonly template: PackagedTemplate,
     private readonly account: Account = LOCAL_ACCOUNT,
+    /** Values of the template's Parameters (a hand-written template such as aws-deployers.template). */
+    private readonly parameters: Record<string, string> = {},
   ) {}
 
   private property(logicalId: string, name: string): string {
@@ -59,6 +61,7 @@ export class IntrinsicResolver {
       'AWS::URLSuffix': 'amazonaws.com',
     };
     if (pseudo[name] !== undefined) return pseudo[name];
+    if (this.parameters[name] !== undefined) return this.parameters[name];
     const resource = this.template.Resources[name];
     const { partition, region, accountId } = this.account;
     switch (resource?.Type) {

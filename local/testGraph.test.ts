@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
+import { SPECTRAL_TEST, spectralFilter } from './precommit';
+import { REPO_ROOT } from './stack/serviceConfig';
 import { dependents, reachableTests, sharedTestsOf } from './testGraph';
 
 describe('pre-commit: the tests a change can reach (local/precommit)', () => {
@@ -41,5 +45,19 @@ describe('pre-commit: the tests a change can reach (local/precommit)', () => {
     };
     expect(sharedTestsOf(['shared/http/handler.ts', 'shared/config/env.ts'], suiteGraph)).to.deep.equal(['shared/http/handler.test.ts', 'shared/http/unavailableAuth.test.ts']);
     expect(sharedTestsOf(['shared/content/keys.ts'], suiteGraph)).to.deep.equal(['shared/content/keys.test.ts']);
+  });
+
+  it('leaves the Spectral check out unless the OpenAPI document or its ruleset is staged, and the filter names that one test only', () => {
+    expect(spectralFilter(['shared/content/keys.ts'], false)).to.deep.equal(['--grep', SPECTRAL_TEST, '--invert']);
+    expect(spectralFilter(['shared/content/keys.ts', 'docs/openapi.v1.json'], false)).to.deep.equal([]);
+    expect(spectralFilter(['.spectral.yaml'], false)).to.deep.equal([]);
+    expect(spectralFilter(['shared/content/keys.ts'], true), 'PRECOMMIT_FULL runs everything').to.deep.equal([]);
+    // The title must name exactly one test of the whole suite: a rename runs Spectral again, never leaves out another test.
+    const titles = ['functions', 'shared', 'local', 'web'].flatMap((dir) =>
+      (fs.readdirSync(path.join(REPO_ROOT, dir), { recursive: true }) as string[])
+        .filter((file) => file.endsWith('.test.ts'))
+        .flatMap((file) => fs.readFileSync(path.join(REPO_ROOT, dir, file), 'utf8').match(/\bit\((['"`])(.*?)\1/g) ?? []),
+    );
+    expect(titles.filter((title) => title.includes(SPECTRAL_TEST))).to.have.length(1);
   });
 });

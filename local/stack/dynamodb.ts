@@ -63,6 +63,11 @@ export async function startDynamoDbLocal({
   const args = [
     `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`,
     '-Xmx512m',
+    // The client JIT alone and the serial collector: DynamoDB Local serves a developer's or a test
+    // run's few thousand requests, where C2's compilations cost more CPU than they ever win back
+    // (measured: half the CPU for the same 6,000 requests, start-up 5.7 to 2.9 CPU-s, same wall time).
+    '-XX:TieredStopAtLevel=1',
+    '-XX:+UseSerialGC',
     '-jar',
     path.join(jarDir, 'DynamoDBLocal.jar'),
     '-port',

@@ -184,12 +184,12 @@ async function settled(): Promise<void> {
 }
 
 /**
- * The functions of the shared offline log errors only and write no metric lines: nothing reads
+ * The functions of the shared offline log nothing and write no metric lines: nothing reads
  * what they print (suites that read logs or metrics start their own, extraOfflineApi), and their
  * INFO logs and EMF lines went through three pipes (worker thread, serverless-offline, this
  * process) for every request, about a tenth of a whole test run (measured 8.2 to 7.4 min).
  */
-const QUIET_FUNCTIONS = { LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' };
+const QUIET_FUNCTIONS = { LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' };
 
 type OfflineTestPorts = [api: number, lambda: number, s3: number, sns: number, ssm: number, dynamodb: number, live: number];
 

@@ -8,8 +8,10 @@
  *  3. run the tests the change can reach (started first, beside 1 and 2), by the import graph:
  *     a test runs when it imports a changed file, directly or through others, or is the test
  *     beside such a file (handler tests load their handler by path), in-process: suites that start the local stack (end-to-end,
- *     integration over DynamoDB Local and s3rver) and the peak-memory measurement of the format
- *     suite are left to `npm test`, which runs everything (PRECOMMIT_FULL=1 runs them here too);
+ *     integration over DynamoDB Local and s3rver), the peak-memory measurement of the format
+ *     suite and, unless the OpenAPI document or its ruleset is staged, Spectral's check of it are left
+ *     to `npm test`, which runs everything (PRECOMMIT_FULL=1 runs them here too); one test worker
+ *     beside 1 and 2, two for more than PARALLEL_FROM files;
  *     a change to the toolchain (package.json, tsconfig, serverless.yml, the mocha set-up) runs
  *     every in-process test.
  */
@@ -22,7 +24,7 @@ import { REPO_ROOT } from './stack/serviceConfig';
 import { dependents, importGraph, reachableTests } from './testGraph';
 import { USES_LOCAL_STACK } from './test/usesStack';
 
-/** From how many test files the hook's tests run in two workers. */
+/** Above how many test files the hook's tests run in two workers. */
 const PARALLEL_FROM = 40;
 
 /** The Spectral check of the OpenAPI document (local/checks/openapi.test.ts): its title and its inputs. */

@@ -6,7 +6,7 @@
  *   npx gulp test --function getHealth   that function's tests and the shared tests
  *   npx gulp package --stage dev         serverless package (one zip per function)
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,13 +34,29 @@ const { values: args } = parseArgs({
 const functionName = typeof args.function === 'string' ? args.function : undefined;
 const stage = typeof args.stage === 'string' ? args.stage : 'dev';
 
+/**
+ * The commands running now. A signal to gulp alone (npm passes its own on; a CI runner may signal
+ * only the top process) goes on to them, so they stop what they started (local/test/stack.ts)
+ * before gulp ends, instead of running on without it.
+ */
+const running = new Set<ChildProcess>();
+for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of running) child.kill(signal);
+    if (running.size === 0) process.exit(1);
+  });
+}
+
 function run(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, commandArgs, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    running.add(child);
     child.once('error', reject);
-    child.once('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(command)} ${commandArgs.join(' ')} failed (${code ?? signal})`)),
-    );
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (code === 0) resolve();
+      else reject(new Error(`${path.basename(command)} ${commandArgs.join(' ')} failed (${code ?? signal})`));
+    });
   });
 }
 

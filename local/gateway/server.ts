@@ -100,6 +100,12 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 
 const amzDate = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 
+/** The spool folders of this process's gateways that are not stopped yet: removed at exit too (a test run ended by a signal). */
+const spoolFolders = new Set<string>();
+process.on('exit', () => {
+  for (const folder of spoolFolders) fs.rmSync(folder, { recursive: true, force: true });
+});
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { service, roles } = options;
   const now = options.now ?? (() => new Date());
@@ -107,6 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const denials: Denial[] = [];
   const backend = options.backend === undefined ? undefined : new URL(options.backend);
   const tempDir = fs.mkdtempSync(`${os.tmpdir()}/ml-gateway-`);
+  spoolFolders.add(tempDir);
 
   const callerOf = (accessKeyId: string): Caller | undefined => {
     if (accessKeyId === LOCAL_TOOLING_ACCESS_KEY) return { kind: 'tooling' };
@@ -466,6 +473,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         server.closeAllConnections();
         server.close(() => {
           fs.rmSync(tempDir, { recursive: true, force: true });
+          spoolFolders.delete(tempDir);
           resolve();
         });
       }),

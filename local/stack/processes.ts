@@ -20,9 +20,12 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   clearTimeout(timer);
 }
 
-/** Last-resort synchronous cleanup for `process.on('exit')`, where nothing async can run. */
-export function killNow(child: ChildProcess | undefined): void {
-  if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+/**
+ * Last-resort synchronous cleanup for `process.on('exit')`, where nothing async can run. SIGKILL
+ * by default; SIGTERM lets a child that stops promptly clean up after itself on its own.
+ */
+export function killNow(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
 }
 
 /** Every process below `pid` (children, their children…), from `ps`: what a test must see gone. */

@@ -39,12 +39,25 @@ const extraOfflines: RunningOffline[] = [];
 const TEST_BUNDLES = '.esbuild-test';
 const tempDirs: string[] = [];
 
+// SIGTERM, not SIGKILL: stopped this way (the global teardown did not run: a signal, a crash),
+// DynamoDB Local still removes the native library it unpacked, and each offline its bundles' workers.
 process.on('exit', () => {
-  killNow(offline?.process);
-  for (const running of extraOfflines) killNow(running.process);
-  killNow(dynamo?.process);
+  killNow(offline?.process, 'SIGTERM');
+  for (const running of extraOfflines) killNow(running.process, 'SIGTERM');
+  killNow(dynamo?.process, 'SIGTERM');
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A signal to this process alone (a CI runner stopping the job, `kill PID`) would end it without
+ * its exit handlers, leaving DynamoDB Local, the offlines, the temporary folders and the port
+ * reservations behind: so a signal ends the process through process.exit, and the exit handlers
+ * (these, the port reservations', the key folder's) run. Mocha's parallel runner does not get to
+ * stop its workers itself then: they exit when their channel to this process closes (workerpool),
+ * each through the same handler and its own exit handlers.
+ */
+const ENDING_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+for (const [signal, number] of Object.entries(ENDING_SIGNALS)) process.once(signal, () => process.exit(128 + number));
 
 function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -67,7 +80,8 @@ function portFromEnv(name: string): number {
 async function startStack(backendPorts: [number, number] = freePortsSync(2) as [number, number]): Promise<LocalStack> {
   const config = serviceConfig('local');
   const [dynamodbBackend, s3Backend] = backendPorts;
-  dynamo = await startDynamoDbLocal({ port: dynamodbBackend });
+  // Known from the moment it exists: a run stopped while the JVM starts stops it too.
+  dynamo = await startDynamoDbLocal({ port: dynamodbBackend, onSpawn: (running) => (dynamo = running) });
   const tables = await ensureTables(dynamo.endpoint, config);
   s3 = await startS3Local({ port: s3Backend, directory: tempDir('ml-s3-'), config });
   // Every call of the tests goes through the gateway, as the functions' calls do under npm start.

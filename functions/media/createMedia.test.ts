@@ -38,7 +38,8 @@ describe('POST /v1/media (createMedia)', () => {
     expect(response.headers['x-request-id']).to.be.a('string').that.is.not.empty;
     const { media, upload } = response.body;
     expect(response.body).to.have.keys(['media', 'upload']);
-    expect(media).to.have.keys(['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views']);
+    expect(media).to.have.keys(['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views', 'favorite', 'archived']);
+    expect(media).to.include({ favorite: false, archived: false });
     expect(media).to.include({ filename: 'eiffel.jpg', contentType: 'image/jpeg', size: 71587, status: 'pending', type: 'image', views: 0 });
     expect(media['tags']).to.deep.equal([]);
     expect(media.id).to.match(/^[0-9A-HJKMNP-TV-Z]{26}$/);

@@ -21,7 +21,7 @@ function pendingRecord(userId: string, overrides: Partial<MediaRecord> = {}): Me
   return pendingMediaRecord(userId, { filename: 'eiffel.jpg', sha256: 'cd'.repeat(32), ...overrides });
 }
 
-const BASE_KEYS = ['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views'];
+const BASE_KEYS = ['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views', 'favorite', 'archived'];
 
 describe('GET /v1/media/{id} (getMedia)', () => {
   let world: HandlerWorld;

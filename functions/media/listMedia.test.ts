@@ -24,7 +24,7 @@ interface ErrorBody {
   error: { code: string; details?: Array<{ path: string }> };
 }
 
-const BASE_KEYS = ['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views'];
+const BASE_KEYS = ['id', 'filename', 'contentType', 'size', 'status', 'type', 'createdAt', 'tags', 'views', 'favorite', 'archived'];
 const cursorOf = (key: Record<string, string>): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 
 describe('GET /v1/media (listMedia)', () => {
@@ -187,6 +187,36 @@ describe('GET /v1/media (listMedia)', () => {
     });
   }
 
+  it('favourites and archive: the timeline leaves archived items out; favorite=true and archived=only are their views; filters combine', async () => {
+    const flag = async (userId: string, id: string, changes: { favorite?: boolean; archived?: boolean }): Promise<void> => {
+      await world.media.updateMetadata((await world.media.get(userId, id)) as MediaRecord, changes, new Date().toISOString());
+    };
+    await flag(caller.userId, ids[1] as string, { favorite: true });
+    await flag(caller.userId, ids[3] as string, { favorite: true, archived: true });
+    await flag(caller.userId, ids[4] as string, { archived: true });
+    await flag(stranger.userId, strangerId, { favorite: true, archived: true });
+    const idsOf = async (query: Record<string, string>): Promise<string[]> => {
+      const response = await list({ limit: '100', ...query });
+      expect(response.status, JSON.stringify(query)).to.equal(200);
+      return response.body.items.map((item) => item.id);
+    };
+    expect(await idsOf({})).to.deep.equal(newestFirst(2, 1, 0));
+    expect(await idsOf({ archived: 'exclude' })).to.deep.equal(newestFirst(2, 1, 0));
+    expect(await idsOf({ archived: 'include' })).to.deep.equal(newestFirst(4, 3, 2, 1, 0));
+    expect(await idsOf({ archived: 'only' })).to.deep.equal(newestFirst(4, 3));
+    expect(await idsOf({ favorite: 'true' })).to.deep.equal(newestFirst(1));
+    expect(await idsOf({ favorite: 'true', archived: 'include' })).to.deep.equal(newestFirst(3, 1));
+    expect(await idsOf({ favorite: 'false', archived: 'include' })).to.deep.equal(newestFirst(4, 2, 0));
+    expect(await idsOf({ favorite: 'true', archived: 'only', type: 'video' })).to.deep.equal(newestFirst(3));
+    expect(await idsOf({ tag: 'beach', archived: 'include', favorite: 'true' })).to.deep.equal(newestFirst(3, 1));
+    const shown = (await list({ archived: 'include', limit: '100' })).body.items.find((item) => item.id === ids[3]);
+    expect(shown).to.include({ favorite: true, archived: true });
+    expect((await list({ limit: '100' })).body.items.find((item) => item.id === ids[0])).to.include({ favorite: false, archived: false });
+    // The stranger sees only their own flagged item, and the caller none of theirs.
+    const theirs = await list({ favorite: 'true', archived: 'include' }, stranger);
+    expect(theirs.body.items.map((item) => item.id)).to.deep.equal([strangerId]);
+  });
+
   it('a filtered list pages too (tag, limit 1)', async () => {
     const first = await list({ tag: 'beach', limit: '1' });
     expect(first.body.items.map((item) => item.id)).to.deep.equal(newestFirst(3));
@@ -206,6 +236,11 @@ describe('GET /v1/media (listMedia)', () => {
     ['a blank tag', { tag: '   ' }],
     ['a 51-character tag', { tag: 't'.repeat(51) }],
     ['an empty cursor', { cursor: '' }],
+    ['favorite=1', { favorite: '1' }],
+    ['favorite=TRUE', { favorite: 'TRUE' }],
+    ['an empty favorite', { favorite: '' }],
+    ['archived=true', { archived: 'true' }],
+    ['archived=all', { archived: 'all' }],
   ] as const) {
     it(`400 validation_failed for ${what}`, async () => {
       const response = await listError(query);

@@ -65,6 +65,8 @@ describe('GET /v1/media/{id}/metadata (getMetadata)', () => {
       title: 'Eiffel Tower',
       description: 'From the Trocadéro',
       tags: ['paris', 'travel'],
+      favorite: false,
+      archived: false,
     });
   });
 
@@ -73,7 +75,7 @@ describe('GET /v1/media/{id}/metadata (getMetadata)', () => {
     await world.media.createPending(record);
     const response = await get(record.id);
     expect(response.status).to.equal(200);
-    expect(response.body).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [] });
+    expect(response.body).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [], favorite: false, archived: false });
   });
 
   it('a processed video: durationSeconds', async () => {
@@ -81,7 +83,7 @@ describe('GET /v1/media/{id}/metadata (getMetadata)', () => {
     await world.media.createPending(record);
     await world.media.markReady(record, { width: 320, height: 240, durationSeconds: 2, takenAt: '2025-01-01T00:00:00.000Z' }, '"v"', new Date().toISOString());
     const response = await get(record.id);
-    expect(response.body).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, takenAt: '2025-01-01T00:00:00.000Z', title: '', description: '', tags: [] });
+    expect(response.body).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, takenAt: '2025-01-01T00:00:00.000Z', title: '', description: '', tags: [], favorite: false, archived: false });
   });
 
   it('carries the item’s version as a strong ETag (for If-Match on PATCH)', async () => {

@@ -49,7 +49,7 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
   it('200 with the metadata (exact shape); title and description trimmed and stored', async () => {
     const response = await patch({ title: '  Eiffel Tower \n', description: '\tFrom the Trocadéro  ' });
     expect(response.status).to.equal(200);
-    expect(response.body).to.deep.equal({ width: null, height: null, title: 'Eiffel Tower', description: 'From the Trocadéro', tags: [] });
+    expect(response.body).to.deep.equal({ width: null, height: null, title: 'Eiffel Tower', description: 'From the Trocadéro', tags: [], favorite: false, archived: false });
     const record = await stored();
     expect(record.title).to.equal('Eiffel Tower');
     expect(record.description).to.equal('From the Trocadéro');
@@ -93,7 +93,7 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
     await world.media.markReady(item, { width: 480, height: 640, orientation: 1, thumbnails: { small: 'media/x/thumb-small.webp', large: 'media/x/thumb-large.webp' } }, '"etag-x"', new Date().toISOString());
     const response = await patch({ tags: ['paris'] });
     expect(response.status).to.equal(200);
-    expect(response.body).to.deep.equal({ width: 480, height: 640, orientation: 1, title: '', description: '', tags: ['paris'] });
+    expect(response.body).to.deep.equal({ width: 480, height: 640, orientation: 1, title: '', description: '', tags: ['paris'], favorite: false, archived: false });
   });
 
   it('tags are trimmed, lower-cased, Unicode-normalised and deduplicated', async () => {
@@ -174,6 +174,11 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
     ['an unknown field (status)', { status: 'ready' }],
     ['an unknown field (views)', { tags: ['x'], views: 1000 }],
     ['an empty body {}', {}],
+    ['favorite as a string', { favorite: 'true' }],
+    ['favorite as a number', { favorite: 1 }],
+    ['a null favorite', { favorite: null }],
+    ['archived as a string', { archived: 'yes' }],
+    ['archived as an object', { archived: {} }],
   ] as const) {
     it(`400 validation_failed for ${what}; nothing changes`, async () => {
       const response = await patchError(body);
@@ -205,6 +210,32 @@ describe('PATCH /v1/media/{id}/metadata (updateMetadata)', () => {
     const response = await invoke<ErrorBody>(handler, { method: 'PATCH', caller, pathParameters: { id: item.id } });
     expect(response.status).to.equal(400);
     expect(response.body.error.code).to.equal('validation_failed');
+  });
+
+  it('favorite and archived: set, shown, cleared, each with the version; alone or with other fields', async () => {
+    const faved = await patch({ favorite: true });
+    expect(faved.status).to.equal(200);
+    expect(faved.body).to.include({ favorite: true, archived: false });
+    expect(faved.headers['etag']).to.equal('"2"');
+    expect(await stored()).to.deep.include({ favorite: true, version: 2 });
+    const both = await patch({ archived: true, title: 'Kept' });
+    expect(both.body).to.include({ favorite: true, archived: true, title: 'Kept' });
+    const cleared = await patch({ favorite: false, archived: false });
+    expect(cleared.body).to.include({ favorite: false, archived: false, title: 'Kept' });
+    const record = await stored();
+    expect(record).to.not.have.any.keys('favorite', 'archived');
+    expect(world.media.flagEntries.size).to.equal(0);
+  });
+
+  it('404 media_not_found for another user’s item: no flag is set on it', async () => {
+    const theirs = await addItem(stranger.userId);
+    for (const body of [{ favorite: true }, { archived: true }, { favorite: false, archived: false }]) {
+      const response = await patchError(body, theirs.id);
+      expect(response.status).to.equal(404);
+      expect(response.body.error.code).to.equal('media_not_found');
+    }
+    expect(world.media.items.get(`${stranger.userId}/${theirs.id}`)).to.not.have.any.keys('favorite', 'archived');
+    expect(world.media.flagEntries.size).to.equal(0);
   });
 
   it('404 media_not_found for another user’s item, which does not change', async () => {

@@ -278,6 +278,58 @@ describe('media library over HTTP', function () {
     expect((await api.get<{ items: Array<{ tag: string; count: number }> }>('/v1/tags', { token })).body.items).to.deep.equal([{ tag: 'screenshot', count: 5 }]);
   });
 
+  it('favourites and archive: flags set over PATCH, the timeline, favourites and archive views follow; a stranger can neither flag nor see them', async () => {
+    const owner = await account();
+    const stranger = await account();
+    const ids: string[] = [];
+    for (const name of ['first.png', 'second.png', 'third.png']) {
+      const bytes = await sharp({ create: { width: 8 + ids.length, height: 8, channels: 3, background: '#3366aa' } }).png().toBuffer();
+      const created = await upload(api, owner.token, { bytes, filename: name, contentType: 'image/png' });
+      await settled(api, owner.token, created.media.id);
+      ids.push(created.media.id);
+    }
+    const [first, second, third] = ids as [string, string, string];
+    const patch = (id: string, body: unknown, token = owner.token) => api.request<MediaBody & ErrorBody>('PATCH', `/v1/media/${id}/metadata`, { token, body });
+    expect((await patch(first, { favorite: true })).status).to.equal(200);
+    const archived = await patch(second, { archived: true, favorite: true });
+    expect(archived.status).to.equal(200);
+    expect(archived.body).to.include({ favorite: true, archived: true });
+    const idsOf = async (query: string, token = owner.token): Promise<string[]> => {
+      const response = await api.get<Page>(`/v1/media${query}`, { token });
+      expect(response.status, query).to.equal(200);
+      return response.body.items.map((item) => item.id);
+    };
+    expect(await idsOf('')).to.deep.equal([third, first]);
+    expect(await idsOf('?favorite=true')).to.deep.equal([first]);
+    expect(await idsOf('?favorite=true&archived=include')).to.deep.equal([second, first]);
+    expect(await idsOf('?archived=only')).to.deep.equal([second]);
+    expect(await idsOf('?archived=include&limit=1')).to.deep.equal([third]);
+    expect((await api.get<MediaBody>(`/v1/media/${second}`, { token: owner.token })).body).to.include({ favorite: true, archived: true });
+
+    // A stranger: 404 for flagging the owner's item, nothing of the owner's in any view, and the flags unchanged.
+    for (const body of [{ favorite: false }, { archived: false }, { favorite: true, archived: true }]) {
+      const response = await patch(second, body, stranger.token);
+      expect(response.status, JSON.stringify(body)).to.equal(404);
+      expect(response.body.error.code).to.equal('media_not_found');
+    }
+    for (const query of ['', '?favorite=true&archived=include', '?archived=only', '?archived=include']) expect(await idsOf(query, stranger.token), query).to.deep.equal([]);
+    expect(await idsOf('?favorite=true&archived=include')).to.deep.equal([second, first]);
+    for (const query of ['?favorite=1', '?favorite=yes', '?archived=true', '?archived=']) {
+      const response = await api.get<ErrorBody>(`/v1/media${query}`, { token: owner.token });
+      expect(response.status, query).to.equal(400);
+      expect(response.body.error.code).to.equal('validation_failed');
+    }
+    const refused = await patch(first, { favorite: 'yes' });
+    expect(refused.status).to.equal(400);
+
+    // Unarchiving brings the item back to the timeline; deleting a flagged item takes it out of every view.
+    expect((await patch(second, { archived: false })).status).to.equal(200);
+    expect(await idsOf('')).to.deep.equal([third, second, first]);
+    expect((await api.request('DELETE', `/v1/media/${second}`, { token: owner.token })).status).to.equal(204);
+    expect(await idsOf('?favorite=true&archived=include')).to.deep.equal([first]);
+    expect(await idsOf('?archived=only')).to.deep.equal([]);
+  });
+
   it("another user's media id is 404 on every route, and a tampered cursor is 400", async () => {
     const owner = await account();
     const stranger = await account();

@@ -146,6 +146,8 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   type: 'Only images or only videos',
   status: 'Only items in this processing state',
   tag: 'Only items carrying this tag (trimmed and lower-cased, like tags themselves): tag search',
+  favorite: 'Only favourites (`true`) or only the others (`false`); `true` reads the favourites view, newest first',
+  archived: 'Archived items: left out (`exclude`, the default: the timeline), shown with the others (`include`), or alone (`only`: the archive view, newest first)',
   file: 'The asset: `swagger-ui-bundle.js`, `swagger-ui.css` or `init.js`',
   '/v1/sessions/{id}:id': 'A session id from `GET /v1/sessions`, or `current` for the session making the request',
   '/v1/analyses/{id}:id': 'The id of the analysis job',

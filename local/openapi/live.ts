@@ -70,6 +70,8 @@ export const LIVE_EVENTS: LiveEventDoc[] = [
         takenAt: '2026-08-14T16:02:11.000Z',
         tags: [],
         views: 0,
+        favorite: false,
+        archived: false,
         thumbnails: {
           small: `https://example-media-library-prod-media.s3.amazonaws.com/media/${USER_ID}/${MEDIA_ID}/thumb-small.webp?X-Amz-Signature=…`,
           large: `https://example-media-library-prod-media.s3.amazonaws.com/media/${USER_ID}/${MEDIA_ID}/thumb-large.webp?X-Amz-Signature=…`,

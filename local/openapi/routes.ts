@@ -95,6 +95,8 @@ const photo = {
   takenAt: '2026-08-14T16:02:11.000Z',
   tags: ['beach', 'holiday'],
   views: 3,
+  favorite: true,
+  archived: false,
   thumbnails: {
     small: `https://example-media-library-prod-media.s3.amazonaws.com/media/${ID}/${MEDIA_ID}/thumb-small.webp?X-Amz-Signature=…`,
     large: `https://example-media-library-prod-media.s3.amazonaws.com/media/${ID}/${MEDIA_ID}/thumb-large.webp?X-Amz-Signature=…`,
@@ -112,6 +114,8 @@ const metadata = {
   title: 'Calanques',
   description: 'Evening swim',
   tags: ['beach', 'holiday'],
+  favorite: true,
+  archived: false,
 };
 const analysis = { id: ID, mediaId: MEDIA_ID, status: 'queued', createdAt: NOW, updatedAt: NOW };
 
@@ -303,7 +307,7 @@ export const OPERATIONS: Operation[] = [
       schema: CreateMediaResponse,
       headers: { Location: '`/v1/media/{id}` of the new item' },
       example: {
-        media: { id: MEDIA_ID, filename: 'beach.jpg', contentType: 'image/jpeg', size: 2_483_211, status: 'pending', type: 'image', createdAt: NOW, tags: [], views: 0 },
+        media: { id: MEDIA_ID, filename: 'beach.jpg', contentType: 'image/jpeg', size: 2_483_211, status: 'pending', type: 'image', createdAt: NOW, tags: [], views: 0, favorite: false, archived: false },
         upload: {
           method: 'POST',
           url: 'https://example-media-library-prod-media.s3.amazonaws.com/',
@@ -321,7 +325,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'media',
     summary: 'List and search media',
     description:
-      'The caller’s items, newest first; filter by `type`, `status` and `tag` (search). Items carry `title` when they have one, and thumbnail URLs (signed per clock hour: the same URLs all hour, so the browser can cache the images, each valid for at least an hour), never a download URL.',
+      'The caller’s items, newest first; filter by `type`, `status`, `tag` (search), `favorite` and `archived`. The timeline leaves archived items out unless `archived` says otherwise; `favorite=true` is the favourites view, `archived=only` the archive. Filters combine; a page can hold fewer than `limit` items while `nextCursor` says there are more. Items carry `title` when they have one, and thumbnail URLs (signed per clock hour: the same URLs all hour, so the browser can cache the images, each valid for at least an hour), never a download URL.',
     auth: 'bearer',
     query: ListMediaQuery,
     success: { status: 200, description: 'A page of items', schema: MediaListResponse, example: { items: [listed], nextCursor: null } },
@@ -381,8 +385,9 @@ export const OPERATIONS: Operation[] = [
     method: 'PATCH',
     path: '/v1/media/{id}/metadata',
     tag: 'metadata',
-    summary: 'Change title, description or tags',
+    summary: 'Change title, description, tags, favourite or archived',
     description:
+      '`favorite: true` adds the item to the favourites view, `archived: true` takes it out of the timeline (it stays in search and, later, albums); `false` undoes either. ' +
       'Tags are trimmed, lower-cased and deduplicated (at most 50 of 50 characters). Any other field is refused. ' +
       '`tags` replaces the whole list: a client that reads the tags, adds one and writes them back sends the `ETag` it read as `If-Match`, ' +
       'gets 412 when someone changed the item in between, and reads again; so no concurrent change is lost.',

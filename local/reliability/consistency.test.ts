@@ -26,7 +26,7 @@ import { bandKeys } from '../../shared/analysis/similarity';
 import { dynamoAnalysisStore, type AnalysisRecord } from '../../shared/stores/analyses';
 import { credentialsKey, sessionKey, userKey } from '../../shared/stores/keys';
 import { dynamoMediaStore } from '../../shared/stores/media';
-import { mediaKey, phashKey, shaKey, tagCountKey, taggedKey } from '../../shared/stores/mediaKeys';
+import { flagKey, mediaKey, phashKey, shaKey, tagCountKey, taggedKey } from '../../shared/stores/mediaKeys';
 import { dynamoSessionStore } from '../../shared/stores/sessions';
 import { dynamoUserStore } from '../../shared/stores/users';
 import { checkConsistency, evaluate, localTarget, readSnapshot, type CheckOptions, type ConsistencyReport, type ConsistencyTarget, type Violation } from './consistency';
@@ -99,7 +99,8 @@ describe('consistency checker (DynamoDB Local + S3 stand-in)', function () {
     const video = await uploaded(userId, fixture('clip.mp4'), 'video/mp4');
     const pending = (await createMedia(deps, { userId }, { filename: 'p.jpg', contentType: 'image/jpeg', size: 1000 })).media.id;
     const rejected = await uploaded(userId, fixture('not-an-image.jpg'), 'image/png');
-    await updateMetadata(deps, { userId }, image, { tags: ['paris', 'eiffel'] });
+    await updateMetadata(deps, { userId }, image, { tags: ['paris', 'eiffel'], favorite: true });
+    await updateMetadata(deps, { userId }, pending, { archived: true });
     await updateMetadata(deps, { userId }, video, { tags: ['paris'] });
     const now = new Date().toISOString();
     const analysisId = ulid();
@@ -292,6 +293,26 @@ describe('consistency checker (DynamoDB Local + S3 stand-in)', function () {
       const { violations } = await check([w.userId]);
       expect(kinds(violations)).to.deep.equal(['phash_entry_missing', 'phash_entry_orphan']);
       expect(violations.find((finding) => finding.kind === 'phash_entry_missing')?.details).to.deep.equal({ bands: [bandKeys(hash)[2]] });
+    });
+  });
+
+  describe('favourite and archive entries', () => {
+    it('a favourite without its entry, and an archive entry of an item that is not archived', async () => {
+      const w = await world();
+      await remove(tables.media, flagKey(w.userId, 'favorite', w.image));
+      await put(tables.media, { ...flagKey(w.userId, 'archived', w.video), mediaId: w.video });
+      const { violations } = await check([w.userId]);
+      expect(kinds(violations)).to.deep.equal(['flag_entry_missing', 'flag_entry_orphan']);
+      expect(violations.find((finding) => finding.kind === 'flag_entry_missing')?.details).to.deep.equal({ flag: 'favorite' });
+    });
+
+    it('an entry whose item is gone, and one that names another item', async () => {
+      const w = await world();
+      await put(tables.media, { ...flagKey(w.userId, 'favorite', ulid()), mediaId: 'x' });
+      const gone = ulid();
+      await put(tables.media, { ...flagKey(w.userId, 'archived', gone), mediaId: gone });
+      const { violations } = await check([w.userId]);
+      expect(kinds(violations)).to.deep.equal(['flag_entry_orphan', 'malformed_item']);
     });
   });
 

@@ -48,6 +48,10 @@
  * Content hash claims (SHA256#<hex>, held from createMedia until rejection or deletion):
  *   sha_claim_orphan                the claim's item is gone, has another sha256, or is rejected
  *   sha_claim_missing               a pending or ready item with a sha256 holds no claim
+ * Flags (FAVORITE#<id>, ARCHIVED#<id>: written in the transaction that sets or clears the flag,
+ * removed in the one that removes the item; never in progress):
+ *   flag_entry_missing              an item is a favourite (archived) without its entry
+ *   flag_entry_orphan               an entry whose item is gone or does not carry the flag
  * Similarity index (PHASH#<band>#<value>#<id>, six per ready image with a perceptual hash):
  *   phash_entry_missing             a ready image lacks one of its six entries (or it holds another hash)
  *   phash_entry_orphan              an entry whose item is gone, not a ready image, or has another hash
@@ -77,7 +81,7 @@ import { bandKeys } from '../../shared/analysis/similarity';
 import { thumbnailKeys } from '../../shared/content/keys';
 import { ABANDONED_AFTER_MS, NOT_STARTED_AFTER_MS } from '../../shared/domain/analyses';
 import { userPartition } from '../../shared/stores/keys';
-import { MEDIA_PREFIX, PHASH_PREFIX, TAG_COUNT_PREFIX, TAGGED_PREFIX } from '../../shared/stores/mediaKeys';
+import { FLAG_PREFIX, MEDIA_PREFIX, PHASH_PREFIX, TAG_COUNT_PREFIX, TAGGED_PREFIX, type MediaFlag } from '../../shared/stores/mediaKeys';
 import { serviceConfig } from '../stack/serviceConfig';
 import { TOOLING_CREDENTIALS } from '../stack/credentials';
 
@@ -119,6 +123,8 @@ export type ViolationKind =
   | 'sha_claim_missing'
   | 'phash_entry_missing'
   | 'phash_entry_orphan'
+  | 'flag_entry_missing'
+  | 'flag_entry_orphan'
   | 'credentials_without_profile'
   | 'credentials_profile_mismatch'
   | 'profile_without_credentials'
@@ -319,7 +325,11 @@ interface MediaRow {
   thumbnails?: { small?: unknown; large?: unknown };
   objectETag?: string;
   perceptualHash?: string;
+  favorite: boolean;
+  archived: boolean;
 }
+
+const FLAGS = Object.keys(FLAG_PREFIX) as MediaFlag[];
 
 const OBJECT_NAMES = ['original', 'thumb-small.webp', 'thumb-large.webp'] as const;
 type ObjectName = (typeof OBJECT_NAMES)[number];
@@ -419,6 +429,7 @@ export function evaluate(snapshot: Snapshot, options: CheckOptions = {}): Consis
   const tagCounts: Array<{ userId: string; tag: string; count: number; where: string }> = [];
   const claims: Array<{ userId: string; sha256: string; mediaId: string; where: string }> = [];
   const phash: Array<{ userId: string; band: string; mediaId: string; hash: string; where: string }> = [];
+  const flagEntries: Array<{ userId: string; flag: MediaFlag; mediaId: string; where: string }> = [];
   const mediaRowsByUser = new Map<string, number>();
   const itemKey = (userId: string, mediaId: string): string => `${userId}/${mediaId}`;
   for (const item of snapshot.media) {
@@ -446,6 +457,8 @@ export function evaluate(snapshot: Snapshot, options: CheckOptions = {}): Consis
         tags: Array.isArray(item['tags']) ? (item['tags'] as string[]) : [],
         dirtyTags: Array.isArray(item['dirtyTags']) ? (item['dirtyTags'] as string[]) : [],
         deleting: item['deleting'] === true,
+        favorite: item['favorite'] === true,
+        archived: item['archived'] === true,
         ...(typeof item['thumbnails'] === 'object' && item['thumbnails'] !== null ? { thumbnails: item['thumbnails'] } : {}),
         ...(str(item['objectETag']) === undefined ? {} : { objectETag: str(item['objectETag']) }),
         ...(str(item['perceptualHash']) === undefined ? {} : { perceptualHash: str(item['perceptualHash']) }),
@@ -488,6 +501,14 @@ export function evaluate(snapshot: Snapshot, options: CheckOptions = {}): Consis
       }
       counts.phashEntries++;
       phash.push({ userId, band: `${parts[0]}#${parts[1]}`, mediaId: parts[2] as string, hash: str(item['hash']) ?? '', where });
+    } else if (FLAGS.some((flag) => sk.startsWith(FLAG_PREFIX[flag]))) {
+      const flag = FLAGS.find((candidate) => sk.startsWith(FLAG_PREFIX[candidate])) as MediaFlag;
+      const mediaId = sk.slice(FLAG_PREFIX[flag].length);
+      if (item['mediaId'] !== mediaId) {
+        report({ kind: 'malformed_item', message: `${flag} entry holds media ${String(item['mediaId'])}`, userId, key: where });
+        continue;
+      }
+      flagEntries.push({ userId, flag, mediaId, where });
     } else {
       report({ kind: 'unknown_item', message: 'an item the media table key design does not know', userId, key: where });
     }
@@ -635,6 +656,22 @@ export function evaluate(snapshot: Snapshot, options: CheckOptions = {}): Consis
     if (item.sha256 === undefined || !(item.status === 'pending' || item.status === 'ready')) continue;
     if (claimOf.get(`${item.userId}\u0000${item.sha256}`) !== item.mediaId) {
       report({ kind: 'sha_claim_missing', message: `${item.status} media ${item.mediaId} holds no claim on its sha256`, userId: item.userId, mediaId: item.mediaId, details: { sha256: item.sha256 } });
+    }
+  }
+
+  // ---- flags ----
+  const flagged = new Set(flagEntries.map((entry) => `${entry.userId}\u0000${entry.flag}\u0000${entry.mediaId}`));
+  for (const entry of flagEntries) {
+    const item = items.get(itemKey(entry.userId, entry.mediaId));
+    if (item === undefined || !item[entry.flag]) {
+      report({ kind: 'flag_entry_orphan', message: `${entry.flag} entry of ${entry.mediaId}: ${item === undefined ? 'no such item' : `the item is not ${entry.flag}`}`, userId: entry.userId, mediaId: entry.mediaId, key: entry.where });
+    }
+  }
+  for (const item of items.values()) {
+    for (const flag of FLAGS) {
+      if (item[flag] && !flagged.has(`${item.userId}\u0000${flag}\u0000${item.mediaId}`)) {
+        report({ kind: 'flag_entry_missing', message: `media ${item.mediaId} is ${flag} without its entry`, userId: item.userId, mediaId: item.mediaId, details: { flag } });
+      }
     }
   }
 

@@ -135,6 +135,8 @@ function validBodyOf(functionName: string): fc.Arbitrary<Record<string, unknown>
           title: fc.oneof(fc.constant('A new title'), anyString(210)),
           description: fc.oneof(fc.constant('words'), anyString(2100)),
           tags: fc.oneof(fc.constant(['alfa-new']), fc.array(fc.oneof(fc.constantFrom(...A.tags, ' Alfa-NEW ', 'ǅ', 'e\u0301'), anyString(55, 1)), { maxLength: 55 })),
+          favorite: fc.oneof({ arbitrary: fc.boolean(), weight: 6 }, fc.constantFrom('true', 1, null, 'yes')),
+          archived: fc.oneof({ arbitrary: fc.boolean(), weight: 6 }, fc.constantFrom('false', 0, null, {})),
         },
         { requiredKeys: [] },
       );
@@ -188,6 +190,9 @@ function filtersOf(functionName: string): fc.Arbitrary<Record<string, string>> |
       status: fc.oneof(fc.constantFrom('pending', 'ready', 'rejected'), fc.constantFrom('deleting', 'READY', ''), wellFormedString(12)),
       // A's tags, B's tags (must find nothing of B's), odd ones.
       tag: fc.oneof(fc.constantFrom(...A.tags, ...B.tags, ` ${(A.tags[0] ?? '').toUpperCase()} `, '%', '#', 'a#b'), wellFormedString(60, 1)),
+      // Mostly valid: a request with one bad filter of five is a 400, and the views must be served too.
+      favorite: fc.oneof({ arbitrary: fc.constantFrom('true', 'false'), weight: 6 }, fc.constantFrom('TRUE', '1', '', 'yes'), wellFormedString(8)),
+      archived: fc.oneof({ arbitrary: fc.constantFrom('exclude', 'include', 'only'), weight: 6 }, fc.constantFrom('true', 'ONLY', '', 'all'), wellFormedString(8)),
     },
     { requiredKeys: [] },
   );

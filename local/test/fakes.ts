@@ -17,6 +17,9 @@ import type { ConnectionRecord, ConnectionStore } from '../../shared/stores/conn
 import { SESSION_PREFIX, userPartition } from '../../shared/stores/keys';
 import {
   DuplicateMedia,
+  flagChanges,
+  listingFlag,
+  matchesQuery,
   OwnerUnavailable,
   VersionConflict,
   type MediaPage,
@@ -26,7 +29,7 @@ import {
   type ProcessedFields,
   type TagCount,
 } from '../../shared/stores/media';
-import { MEDIA_PREFIX, PENDING_SHARDS, pendingShard, statusIndexKey, taggedKey, taggedPrefix, typeIndexKey } from '../../shared/stores/mediaKeys';
+import { flagKey, FLAG_PREFIX, MEDIA_PREFIX, PENDING_SHARDS, pendingShard, statusIndexKey, taggedKey, taggedPrefix, typeIndexKey } from '../../shared/stores/mediaKeys';
 import { CredentialsChanged, type SessionPage, type SessionRecord, type SessionStore } from '../../shared/stores/sessions';
 import { MediaNoLongerReady, type AnalysisRecord, type AnalysisStore } from '../../shared/stores/analyses';
 import { REMEMBERED_HASHES } from '../../shared/stores/sessions';
@@ -318,12 +321,14 @@ export interface MemoryMediaStore extends MediaStore {
   tagCounts: Map<string, number>;
   /** Content-hash claims, `${userId}/${sha256}` -> mediaId. */
   shaClaims: Map<string, string>;
+  /** Flag entries (favourites, archive), `${userId}/${flag}/${mediaId}`. */
+  flagEntries: Set<string>;
 }
 
 const MEDIA_RECORD_FIELDS = [
   'id', 'userId', 'filename', 'contentType', 'size', 'sha256', 'status', 'rejectReason', 'type', 'createdAt', 'updatedAt',
   'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
-  'thumbnails', 'objectETag', 'version', 'dirtyTags', 'deleting',
+  'thumbnails', 'objectETag', 'version', 'dirtyTags', 'deleting', 'favorite', 'archived',
 ] as const;
 const PROCESSED_FIELDS = ['width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'thumbnails', 'perceptualHash', 'dominantColors'] as const;
 
@@ -367,6 +372,7 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
   const tagEntries = new Set<string>();
   const tagCounts = new Map<string, number>();
   const shaClaims = new Map<string, string>();
+  const flagEntries = new Set<string>();
 
   const itemKey = (userId: string, mediaId: string): string => `${userId}/${mediaId}`;
   const entryKey = (userId: string, tag: string, mediaId: string): string => `${userId}/${tag}/${mediaId}`;
@@ -406,6 +412,18 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
 
   function listingRows(userId: string, query: MediaQuery): { rows: ListingRow[]; attributes: string[]; accept: (key: Record<string, string>) => boolean } {
     const partition = userPartition(userId);
+    const flag = listingFlag(query);
+    if (flag !== undefined) {
+      const prefix = FLAG_PREFIX[flag];
+      const rows = [...flagEntries]
+        .map(parseEntry)
+        .filter((entry) => entry.userId === userId && entry.tag === flag)
+        .map(({ mediaId }) => {
+          const key = flagKey(userId, flag, mediaId);
+          return { key, order: [key.sk], mediaId };
+        });
+      return { rows, attributes: ['pk', 'sk'], accept: (key) => key['pk'] === partition && key['sk']?.startsWith(prefix) === true };
+    }
     if (query.tag !== undefined) {
       const tag = query.tag;
       const prefix = taggedPrefix(tag);
@@ -458,6 +476,7 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
     tagEntries,
     tagCounts,
     shaClaims,
+    flagEntries,
 
     async createPending(record) {
       // One transaction: nothing is written when any condition fails.
@@ -494,16 +513,7 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
         .filter((row) => startOrder === undefined || compareKeys(row.order, startOrder) < 0)
         .slice(0, query.limit);
       const last = page[page.length - 1];
-      const records = page
-        .map((row) => items.get(itemKey(userId, row.mediaId)))
-        .filter(
-          (record): record is MediaRecord =>
-            record !== undefined &&
-            record.deleting !== true &&
-            (query.type === undefined || record.type === query.type) &&
-            (query.status === undefined || record.status === query.status) &&
-            (query.tag === undefined || record.tags.includes(query.tag)),
-        );
+      const records = page.map((row) => items.get(itemKey(userId, row.mediaId))).filter((record): record is MediaRecord => record !== undefined && matchesQuery(record, query));
       // DynamoDB returns LastEvaluatedKey whenever the Query stopped at Limit, even at the very end.
       return { items: records.map(clone), nextCursor: page.length === query.limit && last !== undefined ? encodeCursor(last.key) : null };
     },
@@ -554,6 +564,16 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
         stored.tags = clone(changes.tags);
         stored.dirtyTags = [...new Set([...(record.dirtyTags ?? []), ...changed])];
       }
+      // The flag and its entry in one transaction (as there).
+      const flags = flagChanges(record, changes);
+      for (const flag of flags.set) {
+        stored[flag] = true;
+        flagEntries.add(entryKey(record.userId, flag, record.id));
+      }
+      for (const flag of flags.clear) {
+        delete stored[flag];
+        flagEntries.delete(entryKey(record.userId, flag, record.id));
+      }
       return clone(stored);
     },
 
@@ -590,6 +610,7 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
       if (stored !== undefined && stored.deleting !== true) return;
       if (!claimReleasable(record)) return;
       items.delete(key);
+      for (const flag of ['favorite', 'archived'] as const) if (record[flag] === true) flagEntries.delete(entryKey(record.userId, flag, record.id));
       if (record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
     },
 
@@ -600,6 +621,7 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
       // As a DELETE: the item's tag entries and counts go with it.
       for (const tag of new Set([...(stored.dirtyTags ?? []), ...stored.tags])) ensureTagEntry(record.userId, record.id, tag, false);
       items.delete(key);
+      for (const flag of ['favorite', 'archived'] as const) if (stored[flag] === true) flagEntries.delete(entryKey(record.userId, flag, record.id));
       if (claimReleasable(record) && record.sha256 !== undefined) shaClaims.delete(claimKey(record.userId, record.sha256));
       return true;
     },
@@ -637,6 +659,7 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
       for (const key of [...tagEntries]) if (userOf(key) === userId) tagEntries.delete(key);
       for (const key of [...tagCounts.keys()]) if (userOf(key) === userId) tagCounts.delete(key);
       for (const key of [...shaClaims.keys()]) if (userOf(key) === userId) shaClaims.delete(key);
+      for (const key of [...flagEntries]) if (userOf(key) === userId) flagEntries.delete(key);
       return deleted;
     },
   };

@@ -482,13 +482,13 @@ describe('media domain', () => {
       expect(shown).to.include({ type: 'video', width: 320, height: 240, durationSeconds: 2 });
       expect(shown.downloadUrl).to.contain('filename=clip.mp4');
       expect(shown).not.to.have.property('thumbnails');
-      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, title: '', description: '', tags: [] });
+      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({ width: 320, height: 240, durationSeconds: 2, title: '', description: '', tags: [], favorite: false, archived: false });
     });
 
     it('getMetadata shows camera, location and orientation where processing found them; null sizes before', async () => {
       const w = world();
       const { media } = await createMedia(w, caller, { filename: 'a.jpg', contentType: 'image/jpeg', size: JPEG.length });
-      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [] });
+      expect((await getMetadata(w, caller, media.id)).metadata).to.deep.equal({ width: null, height: null, title: '', description: '', tags: [], favorite: false, archived: false });
       await w.content.put(originalKey(caller.userId, media.id), JPEG, 'image/jpeg');
       const location = { latitude: 48.8584, longitude: 2.2945, altitude: 35 };
       const image = async (): Promise<ImageInfo> => ({ width: 30, height: 40, orientation: 6, camera: { make: 'Canon', model: 'EOS R6' }, location });
@@ -502,6 +502,8 @@ describe('media domain', () => {
         title: '',
         description: '',
         tags: [],
+        favorite: false,
+        archived: false,
       });
     });
 

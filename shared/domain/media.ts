@@ -12,7 +12,7 @@ import { Conflict, HttpError, NotFound, PayloadTooLarge, PreconditionFailed, Una
 import { normalizeFilename, normalizeTag } from '../schemas/text';
 import { readableRecord } from '../media-info/ranges';
 import { ALLOWED_TYPES, kindOf, UnreadableMedia, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
-import { DuplicateMedia, OwnerUnavailable, TagSyncContended, VersionConflict, type MediaQuery, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
+import { DuplicateMedia, OwnerUnavailable, TagSyncContended, VersionConflict, type MediaQuery, type MetadataChanges, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
 
 export interface MediaSettings {
   maxImageBytes: number;
@@ -66,6 +66,8 @@ export interface MediaView {
   takenAt?: string;
   tags: string[];
   views: number;
+  favorite: boolean;
+  archived: boolean;
   thumbnails?: { small: string; large: string };
   downloadUrl?: string;
 }
@@ -81,6 +83,8 @@ export interface MetadataView {
   title: string;
   description: string;
   tags: string[];
+  favorite: boolean;
+  archived: boolean;
 }
 
 export class MediaNotFound extends NotFound {
@@ -116,6 +120,8 @@ function view(stored: MediaRecord): MediaView {
     ...(record.takenAt === undefined ? {} : { takenAt: record.takenAt }),
     tags: record.tags,
     views: record.views,
+    favorite: record.favorite === true,
+    archived: record.archived === true,
   };
 }
 
@@ -238,8 +244,16 @@ export async function recordView(deps: Pick<MediaDeps, 'media'>, caller: Caller,
   return { id: record.id, views: record.views };
 }
 
-export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'clock'>, caller: Caller, query: MediaQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
-  const page = await deps.media.list(caller.userId, { ...query, ...(query.tag === undefined ? {} : { tag: normalizeTags([query.tag])[0] }) });
+/** A list's query as it arrives: flags are the query string's `true` or `false`. */
+export type ListQuery = Omit<MediaQuery, 'favorite'> & { favorite?: 'true' | 'false' | undefined };
+
+export async function listMedia(deps: Pick<MediaDeps, 'media' | 'content' | 'clock'>, caller: Caller, query: ListQuery): Promise<{ items: MediaView[]; nextCursor: string | null }> {
+  const { favorite, ...rest } = query;
+  const page = await deps.media.list(caller.userId, {
+    ...rest,
+    ...(query.tag === undefined ? {} : { tag: normalizeTags([query.tag])[0] }),
+    ...(favorite === undefined ? {} : { favorite: favorite === 'true' }),
+  });
   const items = await Promise.all(page.items.map((record) => presentMedia(deps, record)));
   return { items, nextCursor: page.nextCursor };
 }
@@ -271,6 +285,8 @@ function metadataView(stored: MediaRecord): MetadataView {
     title: record.title,
     description: record.description,
     tags: record.tags,
+    favorite: record.favorite === true,
+    archived: record.archived === true,
   };
 }
 
@@ -286,7 +302,7 @@ export async function getMetadata(deps: Pick<MediaDeps, 'media'>, caller: Caller
 }
 
 /**
- * Title, description and tags. Concurrent changes to one item are serialised by the item's
+ * Title, description, tags, and the favourite and archive flags. Concurrent changes to one item are serialised by the item's
  * version, and tag entries/counts are brought in line afterwards (syncTags), so counts stay
  * exact. Without `expectedVersion` the change is applied on top of whatever is current (a
  * loser of a race re-reads and retries; the last `tags` written win). With `acceptedVersions`
@@ -297,7 +313,7 @@ export async function updateMetadata(
   deps: Pick<MediaDeps, 'media' | 'clock'>,
   caller: Caller,
   mediaId: string,
-  changes: { title?: string | undefined; description?: string | undefined; tags?: string[] | undefined },
+  changes: MetadataChanges,
   acceptedVersions?: number[],
 ): Promise<VersionedMetadata> {
   const normalized = { ...changes, ...(changes.tags === undefined ? {} : { tags: normalizeTags(changes.tags) }) };

@@ -22,7 +22,7 @@ describe('shared/schemas/media', () => {
     });
 
     it('refuses a body that changes nothing, with one message for the whole body', () => {
-      expect(problems(UpdateMetadataBody, {})).to.deep.equal([{ path: '', message: 'Give a title, a description or tags to change' }]);
+      expect(problems(UpdateMetadataBody, {})).to.deep.equal([{ path: '', message: 'Give a title, a description, tags, favorite or archived to change' }]);
     });
 
     it('refuses unknown fields, control characters in titles and more than 50 tags', () => {

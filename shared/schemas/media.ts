@@ -21,6 +21,10 @@ export const ListMediaQuery = z.extend(PageQuery, {
   type: z.optional(z.enum(['image', 'video'])),
   status: z.optional(z.enum(['pending', 'ready', 'rejected'])),
   tag: z.optional(Tag),
+  // Query strings are text: `true` or `false` only (no 1, yes or empty).
+  favorite: z.optional(z.enum(['true', 'false'])),
+  // The timeline leaves archived items out (exclude, the default); the archive view shows them alone (only).
+  archived: z.optional(z.enum(['exclude', 'include', 'only'])),
 });
 
 export const UpdateMetadataBody = z
@@ -28,10 +32,12 @@ export const UpdateMetadataBody = z
     title: z.optional(normalizedString(normalizeText, z.maxLength(200), z.regex(NO_CONTROL_CHARACTERS, 'No control characters in titles'))),
     description: z.optional(normalizedString(normalizeText, z.maxLength(2000))),
     tags: z.optional(z.array(Tag).check(z.maxLength(50, 'At most 50 tags per item'))),
+    favorite: z.optional(z.boolean()),
+    archived: z.optional(z.boolean()),
   })
   .check(
-    z.refine((body) => body.title !== undefined || body.description !== undefined || body.tags !== undefined, {
-      message: 'Give a title, a description or tags to change',
+    z.refine((body) => Object.values(body).some((value) => value !== undefined), {
+      message: 'Give a title, a description, tags, favorite or archived to change',
       path: [],
     }),
   );
@@ -55,6 +61,8 @@ export const MediaResponse = z.object({
   takenAt: z.optional(IsoTimestamp),
   tags: z.array(z.string()),
   views: z.number(),
+  favorite: z.boolean(),
+  archived: z.boolean(),
   thumbnails: z.optional(Urls),
   downloadUrl: z.optional(z.string()),
 });
@@ -83,6 +91,8 @@ export const MetadataResponse = z.object({
   title: z.string(),
   description: z.string(),
   tags: z.array(z.string()),
+  favorite: z.boolean(),
+  archived: z.boolean(),
 });
 
 export const TagListResponse = z.object({ items: z.array(z.object({ tag: z.string(), count: z.number() })) });

@@ -17,8 +17,11 @@ import { batchDeleteKeys, inParallel, partitionKeyPages, pause } from './batch';
 import { userKey, userPartition } from './keys';
 import { bandKeys, hammingDistance, MAX_SIMILAR_DISTANCE, probeKeys } from '../analysis/similarity';
 import {
+  FLAG_PREFIX,
+  flagKey,
   INDEX,
   MEDIA_PREFIX,
+  type MediaFlag,
   PHASH_PREFIX,
   phashKey,
   PENDING_SHARDS,
@@ -73,6 +76,47 @@ export interface MediaRecord {
   dirtyTags?: string[];
   /** Set while DELETE is under way; such an item is gone for every reader. */
   deleting?: boolean;
+  /** The owner's favourite (stored only when true, with a FAVORITE# entry). */
+  favorite?: boolean;
+  /** Out of the timeline, still in its albums and search (stored only when true, with an ARCHIVED# entry). */
+  archived?: boolean;
+}
+
+/** Which items a list shows by their archive flag: the timeline leaves archived items out. */
+export type ArchivedFilter = 'exclude' | 'include' | 'only';
+
+/** The changes updateMetadata applies: what the owner says about the item. */
+export interface MetadataChanges {
+  title?: string | undefined;
+  description?: string | undefined;
+  tags?: string[] | undefined;
+  favorite?: boolean | undefined;
+  archived?: boolean | undefined;
+}
+
+/** The flags of `record` after `changes`, and the entries that must come or go with them. */
+export function flagChanges(record: Pick<MediaRecord, 'favorite' | 'archived'>, changes: Pick<MetadataChanges, MediaFlag>): { set: MediaFlag[]; clear: MediaFlag[] } {
+  const set: MediaFlag[] = [];
+  const clear: MediaFlag[] = [];
+  for (const flag of ['favorite', 'archived'] as const) {
+    const wanted = changes[flag];
+    if (wanted === undefined || wanted === (record[flag] === true)) continue;
+    (wanted ? set : clear).push(flag);
+  }
+  return { set, clear };
+}
+
+/** Whether a record passes a list's filters (those its primary listing did not already apply). */
+export function matchesQuery(record: MediaRecord, query: MediaQuery): boolean {
+  const archived = query.archived ?? 'exclude';
+  return (
+    record.deleting !== true &&
+    (query.type === undefined || record.type === query.type) &&
+    (query.status === undefined || record.status === query.status) &&
+    (query.tag === undefined || record.tags.includes(query.tag)) &&
+    (query.favorite === undefined || (record.favorite === true) === query.favorite) &&
+    (archived === 'include' || (record.archived === true) === (archived === 'only'))
+  );
 }
 
 /** What processing found out, written when an item becomes ready. */
@@ -87,6 +131,9 @@ export interface MediaQuery {
   type?: MediaKind | undefined;
   status?: MediaStatus | undefined;
   tag?: string | undefined;
+  favorite?: boolean | undefined;
+  /** Default `exclude`: the timeline. */
+  archived?: ArchivedFilter | undefined;
 }
 
 export interface MediaPage {
@@ -147,14 +194,17 @@ export interface MediaStore {
   markReady(record: MediaRecord, fields: ProcessedFields, eTag: string, now: string): Promise<boolean>;
   /** -> rejected, releasing its content hash; false if it was no longer processable. */
   markRejected(record: MediaRecord, reason: string, now: string): Promise<boolean>;
-  /** Title, description, tags, if nobody changed the item since `record.version` (VersionConflict otherwise). */
-  updateMetadata(record: MediaRecord, changes: { title?: string | undefined; description?: string | undefined; tags?: string[] | undefined }, now: string): Promise<MediaRecord>;
+  /**
+   * Title, description, tags, favourite and archive flags, if nobody changed the item since
+   * `record.version` (VersionConflict otherwise). A flag's entry comes or goes in the same write.
+   */
+  updateMetadata(record: MediaRecord, changes: MetadataChanges, now: string): Promise<MediaRecord>;
   /** Brings the tag entries and counts in line with the item's tags; repeatable. */
   syncTags(userId: string, mediaId: string): Promise<void>;
   listTags(userId: string): Promise<TagCount[]>;
   /** Marks the item deleted-to-be and drops its tags (entries and counts follow via syncTags). */
   beginDelete(record: MediaRecord): Promise<void>;
-  /** Removes the item and its hash claim (after beginDelete and syncTags). */
+  /** Removes the item, its flag entries and its hash claim (after beginDelete and syncTags). */
   finishDelete(record: MediaRecord): Promise<void>;
   /** Removes a still-pending item and its hash claim; false if it is no longer pending. */
   deletePending(record: MediaRecord): Promise<boolean>;
@@ -171,7 +221,7 @@ type Item = Record<string, unknown>;
 const RECORD_FIELDS = [
   'id', 'userId', 'filename', 'contentType', 'size', 'sha256', 'status', 'rejectReason', 'type', 'createdAt', 'updatedAt',
   'width', 'height', 'durationSeconds', 'takenAt', 'camera', 'location', 'orientation', 'title', 'description', 'tags', 'views',
-  'thumbnails', 'objectETag', 'perceptualHash', 'dominantColors', 'version', 'dirtyTags', 'deleting',
+  'thumbnails', 'objectETag', 'perceptualHash', 'dominantColors', 'version', 'dirtyTags', 'deleting', 'favorite', 'archived',
 ] as const;
 
 /** A media record from its stored item (also what a stream record's image holds, unmarshalled). */
@@ -196,6 +246,17 @@ const isConditionFailure = (error: unknown): boolean => (error as Error).name ==
 function cancellationCodes(error: unknown): string[] | undefined {
   if (!(error instanceof TransactionCanceledException)) return undefined;
   return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+}
+
+/**
+ * The flag whose entries a list reads, when no tag does: favourites, or the archive alone. The
+ * other filters apply to the items read (pages can come back short, as with every filter).
+ */
+export function listingFlag(query: Pick<MediaQuery, 'tag' | 'favorite' | 'archived'>): MediaFlag | undefined {
+  if (query.tag !== undefined) return undefined;
+  if (query.favorite === true) return 'favorite';
+  if (query.archived === 'only') return 'archived';
+  return undefined;
 }
 
 /** `usersTable`: where the owners' profiles live, checked by createPending. */
@@ -366,8 +427,9 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
       let input: QueryCommandInput;
       let attributes: string[];
       let accept: (key: Record<string, string>) => boolean;
-      if (query.tag !== undefined) {
-        const prefix = taggedPrefix(query.tag);
+      const flag = listingFlag(query);
+      if (query.tag !== undefined || flag !== undefined) {
+        const prefix = query.tag !== undefined ? taggedPrefix(query.tag) : FLAG_PREFIX[flag as MediaFlag];
         input = { TableName: tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': partition, ':prefix': prefix } };
         attributes = ['pk', 'sk'];
         accept = (key) => key['pk'] === partition && key['sk']?.startsWith(prefix) === true;
@@ -392,22 +454,15 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
       );
       const rows = page.Items ?? [];
       let records: MediaRecord[];
-      if (query.tag === undefined && query.type === undefined && query.status === undefined) {
+      if (query.tag === undefined && flag === undefined && query.type === undefined && query.status === undefined) {
         records = rows.map(toRecord);
       } else {
-        // Index rows carry keys only: fetch the items themselves, keeping the index order.
-        const ids = rows.map((row) => (query.tag !== undefined ? (row['mediaId'] as string) : (row['sk'] as string).slice(MEDIA_PREFIX.length)));
+        // Entries and index rows carry keys only: fetch the items themselves, keeping their order.
+        const ids = rows.map((row) => (query.tag !== undefined || flag !== undefined ? (row['mediaId'] as string) : (row['sk'] as string).slice(MEDIA_PREFIX.length)));
         const found = await batchGet(ids.map((id) => mediaKey(userId, id)));
         records = ids.map((id) => found.get(id)).filter((record): record is MediaRecord => record !== undefined);
       }
-      const items = records.filter(
-        (record) =>
-          record.deleting !== true &&
-          (query.type === undefined || record.type === query.type) &&
-          (query.status === undefined || record.status === query.status) &&
-          (query.tag === undefined || record.tags.includes(query.tag)),
-      );
-      return { items, nextCursor: encodeCursor(page.LastEvaluatedKey) };
+      return { items: records.filter((record) => matchesQuery(record, query)), nextCursor: encodeCursor(page.LastEvaluatedKey) };
     },
 
     async markReady(record, fields, eTag, now) {
@@ -486,6 +541,38 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
         set.push('tags = :tags', 'dirtyTags = :dirty');
         values[':tags'] = changes.tags;
         values[':dirty'] = [...new Set([...(record.dirtyTags ?? []), ...changed])];
+      }
+      const flags = flagChanges(record, changes);
+      const remove = flags.clear;
+      for (const flag of flags.set) {
+        set.push(`${flag} = :true`);
+        values[':true'] = true;
+      }
+      if (flags.set.length + flags.clear.length > 0) {
+        // The flag and its entry in one transaction: a view never lists an item without its flag, or misses one with it.
+        const codes = await transact([
+          {
+            Update: {
+              TableName: tableName,
+              Key: mediaKey(record.userId, record.id),
+              UpdateExpression: `SET ${set.join(', ')}${remove.length === 0 ? '' : ` REMOVE ${remove.join(', ')}`}`,
+              ConditionExpression: 'version = :expected AND attribute_not_exists(deleting)',
+              ...(Object.keys(names).length === 0 ? {} : { ExpressionAttributeNames: names }),
+              ExpressionAttributeValues: values,
+            },
+          },
+          ...flags.set.map((flag) => ({ Put: { TableName: tableName, Item: { ...flagKey(record.userId, flag, record.id), mediaId: record.id } } })),
+          ...flags.clear.map((flag) => ({ Delete: { TableName: tableName, Key: flagKey(record.userId, flag, record.id) } })),
+        ]);
+        if (codes !== undefined) throw new VersionConflict();
+        // Written over exactly `record` (the version condition): the item is now `record` with the changes.
+        const updated: MediaRecord = { ...record, version: record.version + 1, updatedAt: now };
+        if (changes.title !== undefined) updated.title = changes.title;
+        if (changes.description !== undefined) updated.description = changes.description;
+        if (changes.tags !== undefined) Object.assign(updated, { tags: values[':tags'], dirtyTags: values[':dirty'] });
+        for (const flag of flags.set) updated[flag] = true;
+        for (const flag of flags.clear) delete updated[flag];
+        return updated;
       }
       try {
         const { Attributes } = await client.send(
@@ -586,6 +673,7 @@ export function dynamoMediaStore(client: DynamoDBDocumentClient, tableName: stri
     async finishDelete(record) {
       await transact([
         { Delete: { TableName: tableName, Key: mediaKey(record.userId, record.id), ConditionExpression: 'attribute_not_exists(pk) OR deleting = :true', ExpressionAttributeValues: { ':true': true } } },
+        ...(['favorite', 'archived'] as const).filter((flag) => record[flag] === true).map((flag) => ({ Delete: { TableName: tableName, Key: flagKey(record.userId, flag, record.id) } })),
         ...(record.perceptualHash === undefined ? [] : bandKeys(record.perceptualHash).map((band) => ({ Delete: { TableName: tableName, Key: phashKey(record.userId, band, record.id) } }))),
         ...(record.sha256 === undefined
           ? []

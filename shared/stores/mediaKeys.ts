@@ -8,6 +8,9 @@
  *   sk = SHA256#<hex>                  content hash claim: one item per user and hash
  *   sk = PHASH#<band>#<value>#<mediaId> perceptual-hash band entry of a ready image (6 per
  *                                      image; the similarity index, shared/analysis/similarity.ts)
+ *   sk = FAVORITE#<mediaId>            flag entry of a favourite: the index of the favourites view
+ *   sk = ARCHIVED#<mediaId>            flag entry of an archived item: the index of the archive view
+ *                                      (both written in the transaction that sets the item's flag)
  *
  * (tags URI-encoded in keys, so a `#` in a tag cannot break prefix queries)
  *
@@ -39,6 +42,11 @@ export const tagCountKey = (userId: string, tag: string) => ({ pk: userPartition
 export const shaKey = (userId: string, sha256: string) => ({ pk: userPartition(userId), sk: `SHA256#${sha256}` });
 export const PHASH_PREFIX = 'PHASH#';
 export const phashKey = (userId: string, bandKey: string, mediaId: string) => ({ pk: userPartition(userId), sk: `${PHASH_PREFIX}${bandKey}#${mediaId}` });
+
+/** The item flags that have entries of their own (the views that list them). */
+export type MediaFlag = 'favorite' | 'archived';
+export const FLAG_PREFIX: Record<MediaFlag, string> = { favorite: 'FAVORITE#', archived: 'ARCHIVED#' };
+export const flagKey = (userId: string, flag: MediaFlag, mediaId: string) => ({ pk: userPartition(userId), sk: `${FLAG_PREFIX[flag]}${mediaId}` });
 
 export const typeIndexKey = (userId: string, type: string) => `${userPartition(userId)}#TYPE#${type}`;
 export const statusIndexKey = (userId: string, status: string) => `${userPartition(userId)}#STATUS#${status}`;

@@ -497,6 +497,81 @@ export function mediaStoreContract(makeStore: () => Promise<MediaStore>): void {
     });
   });
 
+  describe('favourite and archive flags', () => {
+    it('sets and clears each flag with the version; the favourites and archive views list exactly the flagged items, newest first', async () => {
+      const userId = ulid();
+      const [a, b, c, d] = [await created(userId), await created(userId), await created(userId), await created(userId)];
+      const favA = await store.updateMetadata(a, { favorite: true }, LATER);
+      expect(favA).to.deep.include({ favorite: true, version: 2, updatedAt: LATER });
+      expect(favA).to.not.have.property('archived');
+      expect(await current(userId, a.id)).to.deep.equal(favA);
+      await store.updateMetadata(c, { favorite: true, archived: true, title: 'Both' }, LATER);
+      await store.updateMetadata(d, { archived: true }, LATER);
+
+      expect(await listAll(userId, { limit: 1, favorite: true, archived: 'include' })).to.deep.equal([c.id, a.id]);
+      expect(await listAll(userId, { limit: 1, favorite: true }), 'favourites, archived left out').to.deep.equal([a.id]);
+      expect(await listAll(userId, { limit: 2, archived: 'only' })).to.deep.equal([d.id, c.id]);
+      expect(await listAll(userId, { limit: 2 }), 'the timeline').to.deep.equal([b.id, a.id]);
+      expect(await listAll(userId, { limit: 2, archived: 'include' })).to.deep.equal([d.id, c.id, b.id, a.id]);
+      expect(await listAll(userId, { limit: 2, favorite: false, archived: 'include' })).to.deep.equal([d.id, b.id]);
+      expect(await listAll(userId, { limit: 2, archived: 'only', favorite: true })).to.deep.equal([c.id]);
+
+      // Clearing takes the item out of the view; setting a flag it has changes nothing but the version.
+      const unfav = await store.updateMetadata(await current(userId, c.id), { favorite: false }, LATER);
+      expect(unfav).to.not.have.property('favorite');
+      expect(unfav.archived).to.equal(true);
+      expect(await listAll(userId, { limit: 5, favorite: true, archived: 'include' })).to.deep.equal([a.id]);
+      const again = await store.updateMetadata(favA, { favorite: true }, LATER);
+      expect(again).to.deep.include({ favorite: true, version: 3 });
+      expect(await listAll(userId, { limit: 5, favorite: true })).to.deep.equal([a.id]);
+      const unarchived = await store.updateMetadata(await current(userId, d.id), { archived: false }, LATER);
+      expect(unarchived).to.not.have.property('archived');
+      expect(await listAll(userId, { limit: 5 })).to.deep.equal([d.id, b.id, a.id]);
+    });
+
+    it('refuses a stale version or an item being deleted (VersionConflict) and sets no flag', async () => {
+      const userId = ulid();
+      const record = await created(userId);
+      const first = await store.updateMetadata(record, { title: 'First' }, LATER);
+      expect(await rejectionOf(store.updateMetadata(record, { favorite: true }, LATER))).to.be.instanceOf(VersionConflict);
+      expect(await rejectionOf(store.updateMetadata(newMedia(userId), { archived: true }, LATER)), 'missing item').to.be.instanceOf(VersionConflict);
+      await store.beginDelete(first);
+      expect(await rejectionOf(store.updateMetadata(await current(userId, record.id), { favorite: true, archived: true }, LATER)), 'being deleted').to.be.instanceOf(VersionConflict);
+      expect(await current(userId, record.id)).to.not.have.any.keys('favorite', 'archived');
+      expect(await listAll(userId, { limit: 5, favorite: true, archived: 'include' })).to.deep.equal([]);
+      expect(await listAll(userId, { limit: 5, archived: 'only' })).to.deep.equal([]);
+      expect(await store.get(ulid(), record.id), 'another user').to.equal(undefined);
+    });
+
+    it('keeps users apart: one user\'s flags list nothing of another\'s', async () => {
+      const [ann, bob] = [ulid(), ulid()];
+      const annItem = await created(ann);
+      await store.updateMetadata(annItem, { favorite: true, archived: true }, LATER);
+      expect(await listAll(bob, { limit: 5, favorite: true, archived: 'include' })).to.deep.equal([]);
+      expect(await listAll(bob, { limit: 5, archived: 'only' })).to.deep.equal([]);
+    });
+
+    it('deleting or sweeping a flagged item takes it out of both views for good', async () => {
+      const userId = ulid();
+      const ready = await created(userId);
+      await store.markReady(ready, processed, '"etag-f"', LATER);
+      const flagged = await store.updateMetadata(await current(userId, ready.id), { favorite: true, archived: true }, LATER);
+      await store.beginDelete(flagged);
+      expect(await listAll(userId, { limit: 5, favorite: true, archived: 'include' }), 'while being deleted').to.deep.equal([]);
+      await store.syncTags(userId, ready.id);
+      await store.finishDelete(await current(userId, ready.id));
+      const pending = await created(userId);
+      await store.updateMetadata(pending, { favorite: true }, LATER);
+      expect(await store.deletePending(await current(userId, pending.id))).to.equal(true);
+      expect(await listAll(userId, { limit: 5, favorite: true, archived: 'include' })).to.deep.equal([]);
+      expect(await listAll(userId, { limit: 5, archived: 'only' })).to.deep.equal([]);
+      // No entry was left behind: the views read nothing at all (a page that read `limit` rows has a cursor).
+      for (const query of [{ favorite: true, archived: 'include' as const }, { archived: 'only' as const }]) {
+        expect(await store.list(userId, { limit: 1, ...query }), JSON.stringify(query)).to.deep.equal({ items: [], nextCursor: null });
+      }
+    });
+  });
+
   describe('syncTags and listTags', () => {
     it('brings entries and counts in line with the tags, and is repeatable', async () => {
       const userId = ulid();

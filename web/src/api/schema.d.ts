@@ -251,7 +251,7 @@ export interface paths {
         };
         /**
          * List and search media
-         * @description The caller’s items, newest first; filter by `type`, `status` and `tag` (search). Items carry `title` when they have one, and thumbnail URLs (signed per clock hour: the same URLs all hour, so the browser can cache the images, each valid for at least an hour), never a download URL.
+         * @description The caller’s items, newest first; filter by `type`, `status`, `tag` (search), `favorite` and `archived`. The timeline leaves archived items out unless `archived` says otherwise; `favorite=true` is the favourites view, `archived=only` the archive. Filters combine; a page can hold fewer than `limit` items while `nextCursor` says there are more. Items carry `title` when they have one, and thumbnail URLs (signed per clock hour: the same URLs all hour, so the browser can cache the images, each valid for at least an hour), never a download URL.
          *
          *     Served by the function `listMedia`.
          */
@@ -340,8 +340,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change title, description or tags
-         * @description Tags are trimmed, lower-cased and deduplicated (at most 50 of 50 characters). Any other field is refused. `tags` replaces the whole list: a client that reads the tags, adds one and writes them back sends the `ETag` it read as `If-Match`, gets 412 when someone changed the item in between, and reads again; so no concurrent change is lost.
+         * Change title, description, tags, favourite or archived
+         * @description `favorite: true` adds the item to the favourites view, `archived: true` takes it out of the timeline (it stays in search and, later, albums); `false` undoes either. Tags are trimmed, lower-cased and deduplicated (at most 50 of 50 characters). Any other field is refused. `tags` replaces the whole list: a client that reads the tags, adds one and writes them back sends the `ETag` it read as `If-Match`, gets 412 when someone changed the item in between, and reads again; so no concurrent change is lost.
          *
          *     Served by the function `updateMetadata`.
          */
@@ -722,6 +722,8 @@ export interface components {
             takenAt?: string;
             tags: string[];
             views: number;
+            favorite: boolean;
+            archived: boolean;
             thumbnails?: {
                 small: string;
                 large: string;
@@ -788,6 +790,8 @@ export interface components {
             title: string;
             description: string;
             tags: string[];
+            favorite: boolean;
+            archived: boolean;
         };
         /** @description `metadata.updated`: title, description or tags changed. */
         MetadataUpdatedEvent: {
@@ -866,6 +870,8 @@ export interface components {
             title?: string;
             description?: string;
             tags?: string[];
+            favorite?: boolean;
+            archived?: boolean;
         };
         User: {
             id: string;
@@ -2815,6 +2821,10 @@ export interface operations {
                 status?: "pending" | "ready" | "rejected";
                 /** @description Only items carrying this tag (trimmed and lower-cased, like tags themselves): tag search */
                 tag?: string;
+                /** @description Only favourites (`true`) or only the others (`false`); `true` reads the favourites view, newest first */
+                favorite?: "true" | "false";
+                /** @description Archived items: left out (`exclude`, the default: the timeline), shown with the others (`include`), or alone (`only`: the archive view, newest first) */
+                archived?: "exclude" | "include" | "only";
             };
             header?: never;
             path?: never;
@@ -2849,6 +2859,8 @@ export interface operations {
                      *             "holiday"
                      *           ],
                      *           "views": 3,
+                     *           "favorite": true,
+                     *           "archived": false,
                      *           "thumbnails": {
                      *             "small": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-small.webp?X-Amz-Signature=…",
                      *             "large": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-large.webp?X-Amz-Signature=…"
@@ -3016,7 +3028,9 @@ export interface operations {
                      *         "type": "image",
                      *         "createdAt": "2026-11-21T09:30:00.000Z",
                      *         "tags": [],
-                     *         "views": 0
+                     *         "views": 0,
+                     *         "favorite": false,
+                     *         "archived": false
                      *       },
                      *       "upload": {
                      *         "method": "POST",
@@ -3255,6 +3269,8 @@ export interface operations {
                      *         "holiday"
                      *       ],
                      *       "views": 3,
+                     *       "favorite": true,
+                     *       "archived": false,
                      *       "thumbnails": {
                      *         "small": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-small.webp?X-Amz-Signature=…",
                      *         "large": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-large.webp?X-Amz-Signature=…"
@@ -3790,7 +3806,9 @@ export interface operations {
                      *       "tags": [
                      *         "beach",
                      *         "holiday"
-                     *       ]
+                     *       ],
+                     *       "favorite": true,
+                     *       "archived": false
                      *     }
                      */
                     "application/json": components["schemas"]["Metadata"];
@@ -3990,7 +4008,9 @@ export interface operations {
                      *       "tags": [
                      *         "beach",
                      *         "holiday"
-                     *       ]
+                     *       ],
+                     *       "favorite": true,
+                     *       "archived": false
                      *     }
                      */
                     "application/json": components["schemas"]["Metadata"];
@@ -4864,6 +4884,8 @@ export interface operations {
                  *         "takenAt": "2026-08-14T16:02:11.000Z",
                  *         "tags": [],
                  *         "views": 0,
+                 *         "favorite": false,
+                 *         "archived": false,
                  *         "thumbnails": {
                  *           "small": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-small.webp?X-Amz-Signature=…",
                  *           "large": "https://example-media-library-prod-media.s3.amazonaws.com/media/01JD8X5Q2W4K6M8N0P2R4T6V8X/01JD8X6A1B2C3D4E5F6G7H8J9K/thumb-large.webp?X-Amz-Signature=…"

@@ -102,11 +102,11 @@ export const LIVE_EVENTS: LiveEventDoc[] = [
     operationId: 'liveMetadataUpdated',
     component: 'MetadataUpdatedEvent',
     schema: MetadataUpdatedEvent,
-    summary: 'Title, description or tags changed',
+    summary: 'Title, description, tags or a flag changed',
     description:
-      'The owner’s fields of an item changed (here or on another device): their new values, and `etag`, what `GET /v1/media/{id}/metadata` now answers as `ETag` ' +
+      'The owner’s fields of an item changed (here or on another device): their new values, the favourite and archive flags, and `etag`, what `GET /v1/media/{id}/metadata` now answers as `ETag` ' +
       '(send it as `If-Match` with the next `PATCH`).',
-    example: { type: 'metadata.updated', id: EVENT_ID, at: AT, mediaId: MEDIA_ID, etag: '"8"', title: 'Calanques', description: 'Evening swim', tags: ['beach', 'holiday'] },
+    example: { type: 'metadata.updated', id: EVENT_ID, at: AT, mediaId: MEDIA_ID, etag: '"8"', title: 'Calanques', description: 'Evening swim', tags: ['beach', 'holiday'], favorite: true, archived: false },
   },
   {
     type: 'analysis.finished',

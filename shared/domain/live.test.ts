@@ -350,10 +350,28 @@ describe('live updates domain', () => {
                 title: after.title,
                 description: after.description,
                 tags: after.tags,
+                favorite: false,
+                archived: false,
               },
             },
           ]);
         }
+      });
+
+      it('a flag set or cleared with a version bump: metadata.updated with both flags', async () => {
+        const before = readyOf(pending({ version: 3 }));
+        for (const [from, to] of [
+          [{}, { favorite: true }],
+          [{ favorite: true }, {}],
+          [{}, { archived: true }],
+          [{ archived: true, favorite: true }, { favorite: true }],
+        ] as Array<[Partial<MediaRecord>, Partial<MediaRecord>]>) {
+          const announcements = await announced(change('media', 'MODIFY', mediaItem({ ...before, ...from }), mediaItem({ ...before, ...to, version: 4 })));
+          expect(announcements.map(({ event }) => event), JSON.stringify([from, to])).to.deep.equal([
+            { type: 'metadata.updated', id: eventId, at: at.toISOString(), mediaId: before.id, etag: '"4"', title: before.title, description: before.description, tags: before.tags, favorite: to.favorite === true, archived: to.archived === true },
+          ]);
+        }
+        expect(await announced(change('media', 'MODIFY', mediaItem({ ...before, favorite: true }), mediaItem({ ...before, favorite: true, version: 4 }))), 'the same flag again').to.deep.equal([]);
       });
 
       it('tags reordered count as a change; the same tags again do not', async () => {

@@ -179,7 +179,11 @@ export async function announcementsOf(deps: AnnounceDeps, change: Change): Promi
   const metadataChanged =
     before !== undefined &&
     before['version'] !== after['version'] &&
-    (before['title'] !== after['title'] || before['description'] !== after['description'] || !sameList(before['tags'], after['tags']));
+    (before['title'] !== after['title'] ||
+      before['description'] !== after['description'] ||
+      !sameList(before['tags'], after['tags']) ||
+      (before['favorite'] === true) !== (after['favorite'] === true) ||
+      (before['archived'] === true) !== (after['archived'] === true));
   if (metadataChanged) {
     announcements.push({
       userId,
@@ -193,6 +197,8 @@ export async function announcementsOf(deps: AnnounceDeps, change: Change): Promi
         title: text(after['title']) ?? '',
         description: text(after['description']) ?? '',
         tags: Array.isArray(after['tags']) ? (after['tags'] as string[]) : [],
+        favorite: after['favorite'] === true,
+        archived: after['archived'] === true,
       },
     });
   }

@@ -15,7 +15,7 @@ export const MediaReadyEvent = z.object({ type: z.literal('media.ready'), ...bas
 /** Processing refused the upload, and why (the item stays, as `rejected`, until it is deleted). */
 export const MediaRejectedEvent = z.object({ type: z.literal('media.rejected'), ...base, mediaId: Id, reason: z.string() });
 export const MediaDeletedEvent = z.object({ type: z.literal('media.deleted'), ...base, mediaId: Id });
-/** Title, description or tags changed; `etag` is what GET …/metadata now answers (for If-Match). */
+/** Title, description, tags or the flags changed; `etag` is what GET …/metadata now answers (for If-Match). */
 export const MetadataUpdatedEvent = z.object({
   type: z.literal('metadata.updated'),
   ...base,
@@ -24,6 +24,8 @@ export const MetadataUpdatedEvent = z.object({
   title: z.string(),
   description: z.string(),
   tags: z.array(z.string()),
+  favorite: z.boolean(),
+  archived: z.boolean(),
 });
 export const AnalysisFinishedEvent = z.object({
   type: z.literal('analysis.finished'),

@@ -107,6 +107,38 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await page.getByRole('link', { name: 'Show everything' }).click();
     await page.getByRole('img', { name: 'graphic.png', exact: true }).waitFor();
 
+    // Favourite, then archive: the views follow, and the timeline leaves the archived photo out.
+    const views = page.getByRole('navigation', { name: 'Views' });
+    await photo.click();
+    await viewer.getByRole('button', { name: 'Favourite' }).click();
+    await viewer.getByRole('button', { name: 'Favourite', pressed: true }).waitFor();
+    await page.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached' });
+    await views.getByRole('link', { name: 'Favourites' }).click();
+    await page.getByRole('heading', { name: 'Favourites' }).waitFor();
+    await photo.waitFor();
+    expect(await page.getByRole('img', { name: 'graphic.png', exact: true }).count(), 'not a favourite').to.equal(0);
+    expect(await views.getByRole('link', { name: 'Favourites' }).getAttribute('aria-current')).to.equal('page');
+    await noSeriousViolations(page, 'favourites');
+    await photo.click();
+    await viewer.getByRole('button', { name: 'Archive' }).click();
+    await viewer.getByRole('button', { name: 'Unarchive' }).waitFor();
+    await page.keyboard.press('Escape');
+    await views.getByRole('link', { name: 'Library' }).click();
+    await page.getByRole('img', { name: 'graphic.png', exact: true }).waitFor();
+    await photo.waitFor({ state: 'detached' });
+    await views.getByRole('link', { name: 'Archive' }).click();
+    await page.getByRole('heading', { name: 'Archive' }).waitFor();
+    await photo.waitFor();
+    await noSeriousViolations(page, 'archive');
+    await photo.click();
+    await viewer.getByRole('button', { name: 'Unarchive' }).click();
+    await page.getByText('is back in the timeline').waitFor();
+    await viewer.waitFor({ state: 'detached' });
+    await page.getByText('Nothing is archived.').waitFor();
+    await views.getByRole('link', { name: 'Library' }).click();
+    await photo.waitFor();
+
     await page.getByRole('img', { name: 'graphic.png', exact: true }).click();
     await viewer.getByRole('button', { name: 'Delete' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete this item?' });
@@ -214,7 +246,7 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await second.context.close();
   });
 
-  it('live: an upload, a title edit and a deletion in another browser show up here without a reload', async () => {
+  it('live: an upload, a title edit, an archive and a deletion in another browser show up here without a reload', async () => {
     const email = `live-${Date.now()}@example.com`;
     const here = await newPage(browser);
     await signUp(here.page, app.url, email);
@@ -235,6 +267,17 @@ describe('web app in a browser (npm start + Chromium)', function () {
     const viewer = there.page.getByRole('dialog');
     await viewer.getByLabel('Title').fill('Harbour at dusk');
     await viewer.getByLabel('Title').press('Enter');
+    await here.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).waitFor({ timeout: 15_000 });
+
+    // Archived there: it leaves the timeline here; unarchived, it comes back.
+    await viewer.getByRole('button', { name: 'Archive' }).click();
+    await here.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).waitFor({ state: 'detached', timeout: 15_000 });
+    await there.page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Archive' }).click();
+    await there.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).click();
+    await viewer.getByRole('button', { name: 'Unarchive' }).click();
+    await viewer.waitFor({ state: 'detached' });
+    await there.page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Library' }).click();
+    await there.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).click();
     await here.page.getByRole('img', { name: 'Harbour at dusk', exact: true }).waitFor({ timeout: 15_000 });
 
     await viewer.getByRole('button', { name: 'Delete' }).click();

@@ -512,8 +512,8 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * Live: title, description or tags changed (`metadata.updated`)
-         * @description The owner’s fields of an item changed (here or on another device): their new values, and `etag`, what `GET /v1/media/{id}/metadata` now answers as `ETag` (send it as `If-Match` with the next `PATCH`).
+         * Live: title, description, tags or a flag changed (`metadata.updated`)
+         * @description The owner’s fields of an item changed (here or on another device): their new values, the favourite and archive flags, and `etag`, what `GET /v1/media/{id}/metadata` now answers as `ETag` (send it as `If-Match` with the next `PATCH`).
          *
          *     Pushed as a text message (JSON) over the live-updates WebSocket to every connection of the owner, not POSTed: see “Live updates” in the description of this API for how to connect. Delivery is at least once: drop an `id` seen before.
          */
@@ -793,7 +793,7 @@ export interface components {
             favorite: boolean;
             archived: boolean;
         };
-        /** @description `metadata.updated`: title, description or tags changed. */
+        /** @description `metadata.updated`: title, description, tags or a flag changed. */
         MetadataUpdatedEvent: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -808,6 +808,8 @@ export interface components {
             title: string;
             description: string;
             tags: string[];
+            favorite: boolean;
+            archived: boolean;
         };
         RecordViewResponse: {
             id: string;
@@ -4988,7 +4990,9 @@ export interface operations {
                  *       "tags": [
                  *         "beach",
                  *         "holiday"
-                 *       ]
+                 *       ],
+                 *       "favorite": true,
+                 *       "archived": false
                  *     }
                  */
                 "application/json": components["schemas"]["MetadataUpdatedEvent"];

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { components } from '../api/schema';
 import type { LiveEvent } from '../live/live';
-import { applyEvent, mergeFirstPage, type ListFilter } from './changes';
+import { applyEvent, joinList, mayJoin, mergeFirstPage, type ListFilter } from './changes';
 
 type Media = components['schemas']['Media'];
 
@@ -10,7 +10,7 @@ const ALL: ListFilter = { type: null, tag: null };
 
 /** Ids sort as the list does: a later letter is newer. */
 function media(id: string, overrides: Partial<Media> = {}): Media {
-  return { id: `01JD8X${id.padEnd(20, '0')}`, filename: `${id}.jpg`, contentType: 'image/jpeg', size: 1, status: 'ready', type: 'image', createdAt: AT, tags: [], views: 0, ...overrides };
+  return { id: `01JD8X${id.padEnd(20, '0')}`, filename: `${id}.jpg`, contentType: 'image/jpeg', size: 1, status: 'ready', type: 'image', createdAt: AT, tags: [], views: 0, favorite: false, archived: false, ...overrides };
 }
 const ids = (items: Media[]): string[] => items.map((item) => item.id.slice(6, 7));
 const ready = (item: Media): LiveEvent => ({ type: 'media.ready', id: `e-${item.id}`, at: AT, media: item });
@@ -60,7 +60,18 @@ describe('web library: live changes to the loaded list', () => {
   });
 
   describe('metadata.updated', () => {
-    const updated = (id: string, title: string, tags: string[]): LiveEvent => ({ type: 'metadata.updated', id: `m-${id}-${title}`, at: AT, mediaId: media(id).id, etag: '"2"', title, description: '', tags });
+    const updated = (id: string, title: string, tags: string[], flags: { favorite?: boolean; archived?: boolean } = {}): LiveEvent => ({
+      type: 'metadata.updated',
+      id: `m-${id}-${title}`,
+      at: AT,
+      mediaId: media(id).id,
+      etag: '"2"',
+      title,
+      description: '',
+      tags,
+      favorite: flags.favorite ?? false,
+      archived: flags.archived ?? false,
+    });
 
     it('updates the title (the thumbnail’s alt text) and the tags', () => {
       const [item] = applyEvent({ items: [media('C')], cursor: null }, updated('C', 'Calanques', ['beach']), ALL);
@@ -72,6 +83,40 @@ describe('web library: live changes to the loaded list', () => {
 
     it('under a tag search, an item that lost the tag leaves the list', () => {
       expect(applyEvent({ items: [media('C', { tags: ['beach'] })], cursor: null }, updated('C', '', []), { type: null, tag: 'beach' })).to.deep.equal([]);
+    });
+
+    it('flags: an item archived elsewhere leaves the timeline; one unfavourited leaves the favourites; the archive keeps archived ones', () => {
+      const list = { items: [media('C'), media('B', { favorite: true })], cursor: null };
+      expect(ids(applyEvent(list, updated('C', '', [], { archived: true }), ALL))).to.deep.equal(['B']);
+      const [faved] = applyEvent(list, updated('C', '', [], { favorite: true }), ALL);
+      expect(faved).to.include({ favorite: true, archived: false });
+      expect(ids(applyEvent(list, updated('B', '', [], {}), { ...ALL, view: 'favorites' }))).to.deep.equal(['C']);
+      expect(ids(applyEvent(list, updated('B', '', [], { favorite: true, archived: true }), { ...ALL, view: 'favorites' }))).to.deep.equal(['C', 'B']);
+      const archive = { items: [media('C', { archived: true })], cursor: null };
+      expect(ids(applyEvent(archive, updated('C', 'x', [], { archived: true }), { ...ALL, view: 'archive' }))).to.deep.equal(['C']);
+      expect(applyEvent(archive, updated('C', 'x', [], {}), { ...ALL, view: 'archive' })).to.deep.equal([]);
+    });
+
+    it('an item unarchived (or favourited) elsewhere that is not loaded may join: it is read, then joins at its place within what is loaded', () => {
+      const list = { items: [media('D'), media('B')], cursor: null };
+      expect(mayJoin(list, updated('C', '', [], {}), ALL), 'unarchived').to.equal(true);
+      expect(mayJoin(list, updated('C', '', [], { archived: true }), ALL), 'archived').to.equal(false);
+      expect(mayJoin(list, updated('D', '', [], {}), ALL), 'loaded already').to.equal(false);
+      expect(mayJoin(list, updated('C', '', [], { favorite: true, archived: true }), { ...ALL, view: 'favorites' })).to.equal(true);
+      expect(mayJoin(list, updated('C', '', [], {}), { ...ALL, view: 'favorites' })).to.equal(false);
+      expect(mayJoin(list, updated('C', '', ['sea'], {}), { ...ALL, tag: 'beach' })).to.equal(false);
+      expect(ids(joinList(list, media('C'), ALL))).to.deep.equal(['D', 'C', 'B']);
+      expect(joinList(list, media('C', { archived: true }), ALL), 'archived again meanwhile').to.equal(list.items);
+      expect(joinList(list, media('C', { type: 'video' }), { ...ALL, type: 'image' })).to.equal(list.items);
+      const partial = { items: [media('D'), media('C')], cursor: 'next' };
+      expect(joinList(partial, media('A'), ALL), 'older than what is loaded: comes with its page').to.equal(partial.items);
+    });
+
+    it('a new upload joins the timeline, never the favourites or the archive', () => {
+      const list = { items: [media('B')], cursor: null };
+      expect(ids(applyEvent(list, ready(media('C')), ALL))).to.deep.equal(['C', 'B']);
+      expect(applyEvent(list, ready(media('C')), { ...ALL, view: 'favorites' })).to.equal(list.items);
+      expect(applyEvent(list, ready(media('C')), { ...ALL, view: 'archive' })).to.equal(list.items);
     });
   });
 

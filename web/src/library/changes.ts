@@ -8,9 +8,21 @@ import type { LiveEvent } from '../live/live';
 
 type Media = components['schemas']['Media'];
 
+/** What the library shows: the timeline (archived items left out), the favourites, or the archive. */
+export type LibraryView = 'library' | 'favorites' | 'archive';
+
 export interface ListFilter {
   type: 'image' | 'video' | null;
   tag: string | null;
+  /** The timeline when absent. */
+  view?: LibraryView;
+}
+
+/** The list query of a view (GET /v1/media): favourites include archived ones, as in the archive view's own list. */
+export function viewQuery(view: LibraryView): { favorite?: 'true'; archived?: 'include' | 'only' } {
+  if (view === 'favorites') return { favorite: 'true', archived: 'include' };
+  if (view === 'archive') return { archived: 'only' };
+  return {};
 }
 
 export interface LoadedList {
@@ -19,8 +31,11 @@ export interface LoadedList {
   cursor: string | null;
 }
 
-export const matchesFilter = (item: Pick<Media, 'type' | 'tags'>, filter: ListFilter): boolean =>
-  (filter.type === null || item.type === filter.type) && (filter.tag === null || item.tags.includes(filter.tag));
+export function matchesFilter(item: Pick<Media, 'type' | 'tags' | 'favorite' | 'archived'>, filter: ListFilter): boolean {
+  const view = filter.view ?? 'library';
+  const inView = view === 'favorites' ? item.favorite : view === 'archive' ? item.archived : !item.archived;
+  return inView && (filter.type === null || item.type === filter.type) && (filter.tag === null || item.tags.includes(filter.tag));
+}
 
 /**
  * The list after `event`, or the same array when it changes nothing there. An item that is not
@@ -54,12 +69,29 @@ export function applyEvent(list: LoadedList, event: LiveEvent, filter: ListFilte
     case 'metadata.updated':
       return changed(event.mediaId, (item) => {
         const { title: _old, ...rest } = item;
-        const next: Media = { ...rest, tags: event.tags, ...(event.title === '' ? {} : { title: event.title }) };
+        const next: Media = { ...rest, tags: event.tags, favorite: event.favorite, archived: event.archived, ...(event.title === '' ? {} : { title: event.title }) };
         return matchesFilter(next, filter) ? next : null;
       });
     default:
       return items;
   }
+}
+
+/**
+ * Whether a metadata change elsewhere may bring an item that is not loaded into this list (it was
+ * unarchived, or became a favourite): then the item is read and offered to joinList.
+ */
+export function mayJoin(list: LoadedList, event: LiveEvent, filter: ListFilter): event is Extract<LiveEvent, { type: 'metadata.updated' }> {
+  if (event.type !== 'metadata.updated' || list.items.some((item) => item.id === event.mediaId)) return false;
+  const view = filter.view ?? 'library';
+  const inView = view === 'favorites' ? event.favorite : view === 'archive' ? event.archived : !event.archived;
+  return inView && (filter.tag === null || event.tags.includes(filter.tag));
+}
+
+/** The list with `media` at its place, if it belongs to the filter and within what is loaded. */
+export function joinList(list: LoadedList, media: Media, filter: ListFilter): Media[] {
+  if (!matchesFilter(media, filter) || list.items.some((item) => item.id === media.id)) return list.items;
+  return insertInOrder(list, media);
 }
 
 function insertInOrder(list: LoadedList, media: Media): Media[] {

@@ -17,7 +17,7 @@ interface FetchResult {
 }
 
 function metadata(tags: string[], title = 'Beach'): Metadata {
-  return { width: 4000, height: 3000, title, description: '', tags };
+  return { width: 4000, height: 3000, title, description: '', tags, favorite: false, archived: false };
 }
 
 const ok = (data: Metadata, etag: string): FetchResult => ({ data, error: undefined, response: new Response(null, { status: 200, headers: { etag } }) });

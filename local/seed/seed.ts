@@ -1,7 +1,7 @@
 /**
  * Demo data for a local stack, made through the API as a person would make it (sign-up, presigned
  * uploads, processing, tags, an analysis): the account `demo@example.com` with the fixture photos
- * and videos, titled and tagged, and an analysis of the first photo. Running it again changes
+ * and videos, titled and tagged, a favourite and an archived item, and an analysis of the first photo. Running it again changes
  * nothing that is already there (uploads are recognised by their sha256, edits are the same edits).
  */
 import { createHash } from 'node:crypto';
@@ -12,15 +12,15 @@ export const DEMO_ACCOUNT = { name: 'Demo', email: 'demo@example.com', password:
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'media');
 
-/** What the demo library holds: each fixture with its type, title and tags. */
+/** What the demo library holds: each fixture with its type, title, tags and flags. */
 export const DEMO_MEDIA = [
-  { file: 'photo-exif.jpg', contentType: 'image/jpeg', title: 'Eiffel Tower at dusk', tags: ['paris', 'travel'] },
-  { file: 'photo-other.jpg', contentType: 'image/jpeg', title: 'Garden path', tags: ['garden', 'travel'] },
-  { file: 'graphic.png', contentType: 'image/png', title: 'Logo sketch', tags: ['design'] },
-  { file: 'bars.webp', contentType: 'image/webp', title: 'Colour bars', tags: ['design'] },
-  { file: 'anim.gif', contentType: 'image/gif', title: 'Spinner', tags: ['fun'] },
-  { file: 'clip.mp4', contentType: 'video/mp4', title: 'Street clip', tags: ['video', 'travel'] },
-  { file: 'clip.mov', contentType: 'video/quicktime', title: 'Phone clip', tags: ['video'] },
+  { file: 'photo-exif.jpg', contentType: 'image/jpeg', title: 'Eiffel Tower at dusk', tags: ['paris', 'travel'], favorite: true, archived: false },
+  { file: 'photo-other.jpg', contentType: 'image/jpeg', title: 'Garden path', tags: ['garden', 'travel'], favorite: false, archived: false },
+  { file: 'graphic.png', contentType: 'image/png', title: 'Logo sketch', tags: ['design'], favorite: false, archived: false },
+  { file: 'bars.webp', contentType: 'image/webp', title: 'Colour bars', tags: ['design'], favorite: false, archived: false },
+  { file: 'anim.gif', contentType: 'image/gif', title: 'Spinner', tags: ['fun'], favorite: false, archived: true },
+  { file: 'clip.mp4', contentType: 'video/mp4', title: 'Street clip', tags: ['video', 'travel'], favorite: true, archived: false },
+  { file: 'clip.mov', contentType: 'video/quicktime', title: 'Phone clip', tags: ['video'], favorite: false, archived: false },
 ] as const;
 
 export interface SeedResult {
@@ -104,7 +104,7 @@ export async function seed(apiBase: string, stateFile: string): Promise<SeedResu
       const answer = await api.expect('GET', `/media/${id}`, [200]);
       return answer.body['status'] === 'pending' ? undefined : (answer.body['status'] as string);
     });
-    if (settled === 'ready') await api.expect('PATCH', `/media/${id}/metadata`, [200], { title: item.title, tags: item.tags });
+    if (settled === 'ready') await api.expect('PATCH', `/media/${id}/metadata`, [200], { title: item.title, tags: item.tags, favorite: item.favorite, archived: item.archived });
     media.push({ file: item.file, id, status: settled, uploaded: created.status === 201 });
   }
 

@@ -45,6 +45,12 @@ async function main(): Promise<void> {
       await page.getByRole('dialog').getByRole('button', { name: 'Find similar' }).click();
       await page.getByRole('dialog').getByRole('heading', { name: 'Colours' }).waitFor({ timeout: 30_000 });
     });
+    await shot('favourites', 1200, 760, async (page) => {
+      await signIn(page);
+      await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Favourites' }).click();
+      await page.getByRole('heading', { name: 'Favourites' }).waitFor();
+      await page.getByRole('main').locator('img').first().waitFor();
+    });
     await shot('account', 1200, 900, async (page) => {
       await signIn(page);
       await page.goto(`${app.url}/account`);

@@ -73,6 +73,8 @@ describe('media library over HTTP', function () {
       title: '',
       description: '',
       tags: [],
+      favorite: false,
+      archived: false,
     });
 
     const original = await fetch(media.downloadUrl as string);

@@ -64,8 +64,9 @@ describe('media-info/ranges', () => {
     const readable = readableRecord(record, now);
     expect(readable).to.not.have.any.keys('takenAt', 'width', 'height', 'durationSeconds', 'location', 'orientation', 'camera');
     const { id, filename, contentType, size, status, type, createdAt, tags, views, title, description } = readable;
-    expect(z.safeParse(MediaResponse, { id, filename, contentType, size, status, type, createdAt, tags, views }).success).to.equal(true);
-    expect(z.safeParse(MetadataResponse, { width: null, height: null, title, description, tags }).success).to.equal(true);
+    const flags = { favorite: readable.favorite === true, archived: readable.archived === true };
+    expect(z.safeParse(MediaResponse, { id, filename, contentType, size, status, type, createdAt, tags, views, ...flags }).success).to.equal(true);
+    expect(z.safeParse(MetadataResponse, { width: null, height: null, title, description, tags, ...flags }).success).to.equal(true);
   });
 
   it('readableRecord keeps a good record as it is', () => {

@@ -332,6 +332,47 @@ describe('media library over HTTP', function () {
     expect(await idsOf('?archived=only')).to.deep.equal([]);
   });
 
+  it('batch edits: tags, favourite and archive on several items at once, a result per id; another user’s ids are 404 and stay as they were', async () => {
+    const owner = await account();
+    const stranger = await account();
+    const ids: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      const bytes = await sharp({ create: { width: 6 + index, height: 5, channels: 3, background: '#aa6633' } }).png().toBuffer();
+      ids.push((await upload(api, owner.token, { bytes, filename: `batch-${index}.png`, contentType: 'image/png' })).media.id);
+    }
+    for (const id of ids) await settled(api, owner.token, id);
+    const theirs = (await upload(api, stranger.token, { bytes: fixture('graphic.png'), filename: 'theirs.png', contentType: 'image/png' })).media.id;
+    await settled(api, stranger.token, theirs);
+    const batch = (body: unknown, token = owner.token) => api.post<{ results: Array<{ status: number; error?: { code: string } }>; succeeded: number; failed: number } & ErrorBody>('/v1/media/batch', { token, body });
+
+    const tagged = await batch({ ids: [...ids, theirs], addTags: ['Batch', 'trip'], favorite: true });
+    expect(tagged.status).to.equal(200);
+    expect(tagged.body.results.map((result) => result.status)).to.deep.equal([200, 200, 200, 404]);
+    expect(tagged.body).to.include({ succeeded: 3, failed: 1 });
+    const page = await api.get<Page>('/v1/media?tag=batch', { token: owner.token });
+    expect(page.body.items.map((item) => item.id)).to.deep.equal([...ids].reverse());
+    expect(page.body.items.every((item) => item.favorite && item.tags.join() === 'batch,trip')).to.equal(true);
+    expect((await api.get<{ items: Array<{ tag: string; count: number }> }>('/v1/tags', { token: owner.token })).body.items).to.deep.include({ tag: 'batch', count: 3 });
+
+    const archived = await batch({ ids: ids.slice(0, 2), removeTags: ['trip'], archived: true });
+    expect(archived.body.results.map((result) => result.status)).to.deep.equal([200, 200]);
+    expect((await api.get<Page>('/v1/media', { token: owner.token })).body.items.map((item) => item.id)).to.deep.equal([ids[2]]);
+    expect((await api.get<Page>('/v1/media?archived=only', { token: owner.token })).body.items.map((item) => item.id)).to.deep.equal([ids[1], ids[0]]);
+
+    // The stranger's item, named in the owner's batches: untouched.
+    const theirItem = await api.get<MediaBody>(`/v1/media/${theirs}`, { token: stranger.token });
+    expect(theirItem.body).to.include({ favorite: false, archived: false });
+    expect(theirItem.body.tags).to.deep.equal([]);
+    // And the stranger cannot reach the owner's items in a batch of their own.
+    expect((await batch({ ids, archived: false }, stranger.token)).body.results.map((result) => result.status)).to.deep.equal([404, 404, 404]);
+    expect((await api.get<Page>('/v1/media?archived=only', { token: owner.token })).body.items).to.have.length(2);
+    for (const body of [{ ids: [] , favorite: true }, { ids: [ids[0], ids[0]], favorite: true }, { ids, addTags: ['x'], removeTags: ['x'] }, { ids }]) {
+      const refused = await batch(body);
+      expect(refused.status, JSON.stringify(body)).to.equal(400);
+      expect(refused.body.error.code).to.equal('validation_failed');
+    }
+  });
+
   it("another user's media id is 404 on every route, and a tampered cursor is 400", async () => {
     const owner = await account();
     const stranger = await account();

@@ -14,6 +14,8 @@ import { PageQuery } from '../../shared/schemas/common';
 import { DocsAssetParams } from '../../shared/schemas/docs';
 import { HealthResponse } from '../../shared/schemas/health';
 import {
+  BatchEditBody,
+  BatchEditResponse,
   CreateMediaBody,
   CreateMediaResponse,
   ListMediaQuery,
@@ -398,6 +400,34 @@ export const OPERATIONS: Operation[] = [
     requestExample: { title: 'Calanques', tags: ['beach', 'holiday'] },
     success: { status: 200, description: 'The metadata after the change', schema: MetadataResponse, example: metadata, headers: { ETag: 'The new version as a strong entity tag' } },
     errors: { ...BODY_ERRORS, ...BEARER, 404: ['media_not_found'], 409: ['concurrent_update'], 412: ['precondition_failed'], ...DEPENDENCY },
+  },
+  {
+    functionName: 'batchEditMedia',
+    method: 'POST',
+    path: '/v1/media/batch',
+    tag: 'metadata',
+    summary: 'Change many items at once',
+    description:
+      'One change to up to 500 of the caller’s items: tags added (`addTags`) or removed (`removeTags`), each item keeping its other tags, and the `favorite` and `archived` flags. ' +
+      'Each id gets the result a request for that item alone would have had, at its place in `ids` (`results[i]` is for `ids[i]`; ids are not echoed): `200`, or `404 media_not_found` (also for another user’s id), `400 too_many_tags` (more than 50 after the additions), `409 concurrent_update`. ' +
+      'An item that already is as asked is left as it is. Every change is repeatable: after a `503`, send the same request again.',
+    auth: 'bearer',
+    body: BatchEditBody,
+    requestExample: { ids: [MEDIA_ID, '01JD8X2M6Q7T9W3Y5A7C9E1G3K'], addTags: ['holiday'], favorite: true },
+    success: {
+      status: 200,
+      description: 'A result per item',
+      schema: BatchEditResponse,
+      example: {
+        results: [
+          { status: 200 },
+          { status: 404, error: { code: 'media_not_found', message: 'No such media item' } },
+        ],
+        succeeded: 1,
+        failed: 1,
+      },
+    },
+    errors: { ...BODY_ERRORS, ...BEARER, ...DEPENDENCY },
   },
   {
     functionName: 'listTags',

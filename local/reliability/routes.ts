@@ -140,6 +140,20 @@ function validBodyOf(functionName: string): fc.Arbitrary<Record<string, unknown>
         },
         { requiredKeys: [] },
       );
+    case 'batchEditMedia': {
+      // A's items, B's (each must come back 404 and stay unchanged), and ids of nothing.
+      const ids = fc.constantFrom(...Object.values(A.media), ...Object.values(B.media), '01JD8X2M6Q7T9W3Y5A7C9E1G3K');
+      return fc.record(
+        {
+          ids: fc.oneof({ weight: 4, arbitrary: fc.uniqueArray(ids, { minLength: 1, maxLength: 6 }) }, fc.array(fc.oneof(ids, anyString(30)), { maxLength: 8 })),
+          addTags: fc.oneof(fc.constant(['alfa-batch']), fc.array(fc.oneof(fc.constantFrom(...A.tags, ' Batch '), anyString(55, 1)), { maxLength: 55 })),
+          removeTags: fc.oneof(fc.constant([A.tags[0] as string]), fc.array(anyString(55, 1), { maxLength: 3 })),
+          favorite: fc.oneof({ arbitrary: fc.boolean(), weight: 6 }, fc.constantFrom('true', null)),
+          archived: fc.oneof({ arbitrary: fc.boolean(), weight: 6 }, fc.constantFrom(0, {})),
+        },
+        { requiredKeys: ['ids'] },
+      );
+    }
     case 'createAnalysis':
       return fc.oneof(
         fc.constant({}),

@@ -9,8 +9,10 @@ import type { Clock } from '../clock';
 import type { ContentStore, UploadForm } from '../content/content';
 import { originalKey, parseOriginalKey, thumbnailKeys, userPrefix } from '../content/keys';
 import { Conflict, HttpError, NotFound, PayloadTooLarge, PreconditionFailed, Unauthenticated, UnsupportedMediaType } from '../http/errors';
+import { MAX_TAGS_PER_ITEM } from '../schemas/limits';
 import { normalizeFilename, normalizeTag } from '../schemas/text';
 import { readableRecord } from '../media-info/ranges';
+import { inParallel } from '../stores/batch';
 import { ALLOWED_TYPES, kindOf, UnreadableMedia, type ImageInfo, type MediaKind, type RangeReader, type VideoInfo } from '../media-info/types';
 import { DuplicateMedia, OwnerUnavailable, TagSyncContended, VersionConflict, type MediaQuery, type MetadataChanges, type MediaRecord, type MediaStatus, type MediaStore, type ProcessedFields, type TagCount } from '../stores/media';
 
@@ -317,12 +319,30 @@ export async function updateMetadata(
   acceptedVersions?: number[],
 ): Promise<VersionedMetadata> {
   const normalized = { ...changes, ...(changes.tags === undefined ? {} : { tags: normalizeTags(changes.tags) }) };
+  return changeMetadata(deps, caller, mediaId, () => normalized, acceptedVersions);
+}
+
+/**
+ * The change `changesOf` makes to the current version of the item, serialised by the version
+ * (read, write over that version, re-read and again when someone got there first). A change that
+ * changes nothing is not written (no new version, no live event).
+ */
+async function changeMetadata(
+  deps: Pick<MediaDeps, 'media' | 'clock'>,
+  caller: Caller,
+  mediaId: string,
+  changesOf: (record: MediaRecord) => MetadataChanges,
+  acceptedVersions?: number[],
+  { skipNoop = false }: { skipNoop?: boolean } = {},
+): Promise<VersionedMetadata> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const record = await ownRecord(deps, caller, mediaId);
     if (acceptedVersions !== undefined && !acceptedVersions.includes(record.version)) throw new PreconditionFailed();
+    const changes = changesOf(record);
+    if (skipNoop && changesNothing(record, changes)) return { metadata: metadataView(record), version: record.version };
     let updated: MediaRecord;
     try {
-      updated = await deps.media.updateMetadata(record, normalized, deps.clock.now().toISOString());
+      updated = await deps.media.updateMetadata(record, changes, deps.clock.now().toISOString());
     } catch (error) {
       if (!(error instanceof VersionConflict)) throw error;
       if (acceptedVersions !== undefined) throw new PreconditionFailed();
@@ -339,6 +359,76 @@ export async function updateMetadata(
     return { metadata: metadataView(updated), version: updated.version };
   }
   throw new HttpError(409, 'concurrent_update', 'The item is being changed by other requests; retry');
+}
+
+function changesNothing(record: MediaRecord, changes: MetadataChanges): boolean {
+  return (
+    (changes.title === undefined || changes.title === record.title) &&
+    (changes.description === undefined || changes.description === record.description) &&
+    (changes.tags === undefined || (changes.tags.length === record.tags.length && changes.tags.every((tag, index) => tag === record.tags[index]))) &&
+    (changes.favorite === undefined || changes.favorite === (record.favorite === true)) &&
+    (changes.archived === undefined || changes.archived === (record.archived === true))
+  );
+}
+
+/** More tags than an item may carry after a batch's additions. */
+export class TooManyTags extends HttpError {
+  constructor() {
+    super(400, 'too_many_tags', `An item carries at most ${MAX_TAGS_PER_ITEM} tags`);
+  }
+}
+
+export interface BatchEdit {
+  ids: string[];
+  addTags?: string[] | undefined;
+  removeTags?: string[] | undefined;
+  favorite?: boolean | undefined;
+  archived?: boolean | undefined;
+}
+
+/** The result of one id of a batch, at the id's place in the request (ids are not echoed). */
+export interface BatchItemResult {
+  status: number;
+  error?: { code: string; message: string };
+}
+
+/** How many items of a batch are changed at once (each is a few reads and writes of its own). */
+export const BATCH_CONCURRENCY = 8;
+
+/**
+ * One change to many of the caller's items: tags added or removed (each item keeps its other
+ * tags), favourite, archived. Every item gets, at its place in `ids`, the result a request for it alone would have had
+ * (200, or 404 for an id that is not the caller's, 400 too_many_tags, 409 when it kept changing);
+ * an item that already is as asked is not written. A failure of the store (not of an item) fails
+ * the whole request: every change is repeatable, so sending the batch again is safe.
+ */
+export async function batchEditMedia(deps: Pick<MediaDeps, 'media' | 'clock'>, caller: Caller, edit: BatchEdit): Promise<{ results: BatchItemResult[]; succeeded: number; failed: number }> {
+  const add = normalizeTags(edit.addTags ?? []);
+  const remove = new Set(normalizeTags(edit.removeTags ?? []));
+  const changesOf = (record: MediaRecord): MetadataChanges => {
+    const changes: MetadataChanges = {};
+    if (add.length + remove.size > 0) {
+      const tags = [...record.tags.filter((tag) => !remove.has(tag)), ...add.filter((tag) => !record.tags.includes(tag))];
+      if (tags.length > MAX_TAGS_PER_ITEM) throw new TooManyTags();
+      changes.tags = tags;
+    }
+    if (edit.favorite !== undefined) changes.favorite = edit.favorite;
+    if (edit.archived !== undefined) changes.archived = edit.archived;
+    return changes;
+  };
+  const byId = new Map<string, BatchItemResult>();
+  await inParallel(edit.ids, BATCH_CONCURRENCY, async (id) => {
+    try {
+      await changeMetadata(deps, caller, id, changesOf, undefined, { skipNoop: true });
+      byId.set(id, { status: 200 });
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status >= 500) throw error;
+      byId.set(id, { status: error.status, error: { code: error.code, message: error.message } });
+    }
+  });
+  const results = edit.ids.map((id) => byId.get(id) as BatchItemResult);
+  const succeeded = results.filter((result) => result.status === 200).length;
+  return { results, succeeded, failed: results.length - succeeded };
 }
 
 export async function listTags(deps: Pick<MediaDeps, 'media'>, caller: Caller): Promise<TagCount[]> {

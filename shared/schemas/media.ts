@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { Id, IsoTimestamp, PageQuery } from './common';
+import { MAX_BATCH_ITEMS, MAX_TAGS_PER_ITEM } from './limits';
 import { normalizedString, normalizeFilename, normalizeTag, normalizeText } from './text';
 
 // eslint-disable-next-line no-control-regex
@@ -27,11 +28,41 @@ export const ListMediaQuery = z.extend(PageQuery, {
   archived: z.optional(z.enum(['exclude', 'include', 'only'])),
 });
 
+/** One change to many items: tags added or removed, favourite, archived; each item gets a result. */
+export const BatchEditBody = z
+  .strictObject({
+    ids: z.array(Id).check(
+      z.minLength(1, 'Give at least one id'),
+      z.maxLength(MAX_BATCH_ITEMS, `At most ${MAX_BATCH_ITEMS} items per request`),
+      z.refine((ids) => new Set(ids).size === ids.length, 'Give each id once'),
+    ),
+    addTags: z.optional(z.array(Tag).check(z.maxLength(MAX_TAGS_PER_ITEM, `At most ${MAX_TAGS_PER_ITEM} tags`))),
+    removeTags: z.optional(z.array(Tag).check(z.maxLength(MAX_TAGS_PER_ITEM, `At most ${MAX_TAGS_PER_ITEM} tags`))),
+    favorite: z.optional(z.boolean()),
+    archived: z.optional(z.boolean()),
+  })
+  .check(
+    z.refine((body) => (body.addTags ?? []).length + (body.removeTags ?? []).length > 0 || body.favorite !== undefined || body.archived !== undefined, {
+      message: 'Give addTags, removeTags, favorite or archived',
+      path: [],
+    }),
+    z.refine((body) => !(body.addTags ?? []).some((tag) => (body.removeTags ?? []).includes(tag)), { message: 'A tag cannot be added and removed at once', path: ['removeTags'] }),
+  );
+
+/** The result of one id, at the id's place in `ids` (no id is echoed back). */
+export const BatchItemResult = z.object({
+  /** What a request for this item alone would have answered: 200, or the error's status. */
+  status: z.number(),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+});
+
+export const BatchEditResponse = z.object({ results: z.array(BatchItemResult), succeeded: z.number(), failed: z.number() });
+
 export const UpdateMetadataBody = z
   .strictObject({
     title: z.optional(normalizedString(normalizeText, z.maxLength(200), z.regex(NO_CONTROL_CHARACTERS, 'No control characters in titles'))),
     description: z.optional(normalizedString(normalizeText, z.maxLength(2000))),
-    tags: z.optional(z.array(Tag).check(z.maxLength(50, 'At most 50 tags per item'))),
+    tags: z.optional(z.array(Tag).check(z.maxLength(MAX_TAGS_PER_ITEM, `At most ${MAX_TAGS_PER_ITEM} tags per item`))),
     favorite: z.optional(z.boolean()),
     archived: z.optional(z.boolean()),
   })

@@ -16,6 +16,7 @@ import { handler as getAnalysis } from '../../../functions/analyses/getAnalysis'
 import { handler as runAnalysis } from '../../../functions/analyses/runAnalysis';
 import { handler as getOpenApi } from '../../../functions/docs/getOpenApi';
 import { handler as getHealth } from '../../../functions/health/getHealth';
+import { handler as batchEditMedia } from '../../../functions/media/batchEditMedia';
 import { handler as createMedia } from '../../../functions/media/createMedia';
 import { handler as deleteMedia } from '../../../functions/media/deleteMedia';
 import { handler as getMedia } from '../../../functions/media/getMedia';
@@ -358,6 +359,40 @@ export async function run(input: RoundTripInput): Promise<{ rows: RoundTripRow[]
       prepare: async () => {
         const item = await seed.readyImage(user.id, { tags: [] });
         return http({ method: 'PATCH', path: `/v1/media/${item.id}/metadata`, routeKey: 'PATCH /v1/media/{id}/metadata', pathParameters: { id: item.id }, body: { title: 'Beach', tags: ['beach'] } });
+      },
+    },
+    {
+      route: 'PATCH /v1/media/{id}/metadata',
+      functionName: 'updateMetadata',
+      handler: updateMetadata,
+      scenario: 'mark a favourite',
+      minimum: 2,
+      why: 'read the item; one transaction: the flag (version condition) and its FAVORITE# entry',
+      prepare: async () => {
+        const item = await seed.readyImage(user.id, { tags: [] });
+        return http({ method: 'PATCH', path: `/v1/media/${item.id}/metadata`, routeKey: 'PATCH /v1/media/{id}/metadata', pathParameters: { id: item.id }, body: { favorite: true } });
+      },
+    },
+    {
+      route: 'GET /v1/media?favorite=true',
+      functionName: 'listMedia',
+      handler: listMedia,
+      scenario: 'the favourites view, first page',
+      minimum: 2,
+      why: 'Query of the FAVORITE# entries, then BatchGetItem of the page',
+      prepare: async () => http({ method: 'GET', path: '/v1/media', routeKey: 'GET /v1/media', query: { favorite: 'true', archived: 'include' } }),
+    },
+    {
+      route: 'POST /v1/media/batch',
+      functionName: 'batchEditMedia',
+      handler: batchEditMedia,
+      scenario: 'archive 10 items',
+      minimum: 20,
+      why: 'per item: read it; one transaction: the flag and its ARCHIVED# entry',
+      prepare: async () => {
+        const ids: string[] = [];
+        for (let index = 0; index < 10; index++) ids.push((await seed.readyImage(user.id, { tags: [] })).id);
+        return http({ method: 'POST', path: '/v1/media/batch', routeKey: 'POST /v1/media/batch', body: { ids, archived: true } });
       },
     },
     {

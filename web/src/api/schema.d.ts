@@ -348,6 +348,28 @@ export interface paths {
         patch: operations["updateMetadata"];
         trace?: never;
     };
+    "/v1/media/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change many items at once
+         * @description One change to up to 500 of the caller’s items: tags added (`addTags`) or removed (`removeTags`), each item keeping its other tags, and the `favorite` and `archived` flags. Each id gets the result a request for that item alone would have had, at its place in `ids` (`results[i]` is for `ids[i]`; ids are not echoed): `200`, or `404 media_not_found` (also for another user’s id), `400 too_many_tags` (more than 50 after the additions), `409 concurrent_update`. An item that already is as asked is left as it is. Every change is repeatable: after a `503`, send the same request again.
+         *
+         *     Served by the function `batchEditMedia`.
+         */
+        post: operations["batchEditMedia"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tags": {
         parameters: {
             query?: never;
@@ -626,6 +648,24 @@ export interface components {
             mediaId: string;
             /** @enum {string} */
             status: "succeeded" | "failed";
+        };
+        BatchEditMediaRequest: {
+            ids: string[];
+            addTags?: string[];
+            removeTags?: string[];
+            favorite?: boolean;
+            archived?: boolean;
+        };
+        BatchEditMediaResponse: {
+            results: {
+                status: number;
+                error?: {
+                    code: string;
+                    message: string;
+                };
+            }[];
+            succeeded: number;
+            failed: number;
         };
         CreateAnalysisRequest: {
             callbackUrl?: string;
@@ -4133,6 +4173,220 @@ export interface operations {
                             code?: "precondition_failed";
                         };
                     };
+                };
+            };
+            /** @description Too large: `payload_too_large` */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "Too large"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "payload_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported media type: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Unsupported media type"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds (or API Gateway's `{"message": …}`) */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Too Many Requests"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Internal error: quote the `requestId` when reporting it: `internal_error` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Internal error: quote the `requestId` when reporting it",
+                     *         "requestId": "c0ffee00-0000-4000-8000-000000000000"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "internal_error";
+                        };
+                    };
+                };
+            };
+            /** @description A dependency is unavailable: retry after `Retry-After` seconds: `service_unavailable` */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A dependency is unavailable: retry after `Retry-After` seconds",
+                     *         "requestId": "c0ffee00-0000-4000-8000-000000000000"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "service_unavailable";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    batchEditMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ids": [
+                 *         "01JD8X6A1B2C3D4E5F6G7H8J9K",
+                 *         "01JD8X2M6Q7T9W3Y5A7C9E1G3K"
+                 *       ],
+                 *       "addTags": [
+                 *         "holiday"
+                 *       ],
+                 *       "favorite": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["BatchEditMediaRequest"];
+            };
+        };
+        responses: {
+            /** @description A result per item */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "results": [
+                     *         {
+                     *           "status": 200
+                     *         },
+                     *         {
+                     *           "status": 404,
+                     *           "error": {
+                     *             "code": "media_not_found",
+                     *             "message": "No such media item"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "succeeded": 1,
+                     *       "failed": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BatchEditMediaResponse"];
+                };
+            };
+            /** @description The request is not valid: `validation_failed`, `invalid_json` */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_failed",
+                     *         "message": "The request is not valid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "validation_failed" | "invalid_json";
+                        };
+                    };
+                };
+            };
+            /** @description No valid credentials: `unauthenticated` (or API Gateway's `{"message": …}`) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "No valid credentials"
+                     *       }
+                     *     }
+                     */
+                    "application/json": (components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "unauthenticated";
+                        };
+                    }) | components["schemas"]["GatewayMessage"];
                 };
             };
             /** @description Too large: `payload_too_large` */

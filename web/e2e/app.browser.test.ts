@@ -139,6 +139,41 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await views.getByRole('link', { name: 'Library' }).click();
     await photo.waitFor();
 
+    // Select with a click and a shift-click (the range between), tag both at once; then select all and favourite them.
+    await page.getByRole('button', { name: 'Select', exact: true }).click();
+    const bar = page.getByRole('toolbar', { name: 'Selection' });
+    await bar.getByText('0 selected').waitFor();
+    const photoCell = page.getByRole('button', { name: /^photo-exif\.jpg/ });
+    const graphicCell = page.getByRole('button', { name: /^graphic\.png/ });
+    await photoCell.click();
+    await graphicCell.click({ modifiers: ['Shift'] });
+    await bar.getByText('2 selected').waitFor();
+    expect(await photoCell.getAttribute('aria-pressed')).to.equal('true');
+    await noSeriousViolations(page, 'selection');
+    await bar.getByRole('textbox', { name: 'Tag for the selected items' }).fill('Picked');
+    await bar.getByRole('button', { name: 'Add tag' }).click();
+    await page.getByText('2 items changed.').waitFor();
+    await bar.waitFor({ state: 'detached' });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('picked');
+    await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    await page.getByText('Tagged “picked”').waitFor();
+    await photo.waitFor();
+    await page.getByRole('img', { name: 'graphic.png', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Show everything' }).click();
+    await page.getByRole('button', { name: 'Select', exact: true }).click();
+    await page.getByRole('button', { name: /^photo-exif\.jpg/ }).waitFor();
+    const everything = await page.locator('.grid .cell').count();
+    expect(everything, 'the photo, the graphic and the refused GIF').to.equal(3);
+    await bar.getByRole('button', { name: 'Select all' }).click();
+    await bar.getByText(`${everything} selected`).waitFor();
+    expect(await page.getByRole('main').getByRole('button', { pressed: true }).count(), 'every cell, and the Select toggle').to.equal(everything + 1);
+    await bar.getByRole('button', { name: 'Favourite', exact: true }).click();
+    await page.getByText(`${everything} items changed.`).waitFor();
+    await views.getByRole('link', { name: 'Favourites' }).click();
+    await page.getByRole('img', { name: 'graphic.png', exact: true }).waitFor();
+    await photo.waitFor();
+    await views.getByRole('link', { name: 'Library' }).click();
+
     await page.getByRole('img', { name: 'graphic.png', exact: true }).click();
     await viewer.getByRole('button', { name: 'Delete' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete this item?' });

@@ -51,6 +51,14 @@ async function main(): Promise<void> {
       await page.getByRole('heading', { name: 'Favourites' }).waitFor();
       await page.getByRole('main').locator('img').first().waitFor();
     });
+    await shot('selection', 1200, 760, async (page) => {
+      await signIn(page);
+      await page.getByRole('button', { name: 'Select', exact: true }).click();
+      const cells = page.getByRole('main').getByRole('button', { pressed: false });
+      await cells.nth(1).click();
+      await cells.nth(2).click({ modifiers: ['Shift'] });
+      await page.getByRole('toolbar', { name: 'Selection' }).getByText('selected').waitFor();
+    });
     await shot('account', 1200, 900, async (page) => {
       await signIn(page);
       await page.goto(`${app.url}/account`);

@@ -4,9 +4,10 @@
  * Each of LOAD_USERS (100) users signs up, logs in and opens a live-updates WebSocket connection
  * (all of them first: LOAD_USERS connections are open at once for the whole run). Then each
  * uploads LOAD_IMAGES (5) images through the presigned POST flow, waits until they are ready,
- * lists them, tags each, lists the tags, analyses one (polling until it succeeded) and logs out;
+ * lists them, tags each, lists the tags, marks them all favourites in one batch request and lists
+ * the favourites, analyses one (polling until it succeeded) and logs out;
  * LOAD_CONCURRENCY (20) users run at a time. Every connection must have received exactly its
- * person's events (media.ready for each upload, metadata.updated for each tag edit,
+ * person's events (media.ready for each upload, metadata.updated for each tag edit and favourite,
  * analysis.finished, then session.revoked and the close at logout) and nothing of anybody else.
  * Then the consistency checker reads every store for these users (nothing is in flight any
  * more). The run passes with zero errors (every answer 2xx), every upload `ready`, every
@@ -221,6 +222,13 @@ async function userFlow(api: Client, recorder: Recorder, person: Person): Promis
   for (const [id, etag] of etags) await expectEvent(person, outcome, recorder, `metadata.updated ${id}`, () => live.waitFor('metadata.updated', (event) => event.mediaId === id && event.etag === etag, 30_000));
   await api.call('GET', '/v1/tags', { token });
   await api.call('GET', `/v1/media?tag=load&limit=${Math.max(IMAGES, 10)}`, { token });
+
+  // Every image a favourite in one batch request, then the favourites view.
+  const batch = await api.call<{ succeeded: number }>('POST', '/v1/media/batch', { token, body: { ids, favorite: true } });
+  if (batch.status === 200 && batch.body.succeeded !== ids.length) recorder.errors.push(`user ${index}: the batch changed ${batch.body.succeeded} of ${ids.length} items`);
+  for (const id of ids) await expectEvent(person, outcome, recorder, `metadata.updated ${id} (favourite)`, () => live.waitFor('metadata.updated', (event) => event.mediaId === id && event.favorite, 30_000));
+  const favourites = await api.call<{ items: MediaItem[] }>('GET', `/v1/media?favorite=true&archived=include&limit=${Math.max(IMAGES, 10)}`, { token });
+  if (favourites.status === 200 && favourites.body.items.length !== ids.length) recorder.errors.push(`user ${index}: ${favourites.body.items.length} favourites listed, ${ids.length} marked`);
 
   const first = ids[0];
   if (first !== undefined) {

@@ -363,7 +363,7 @@ async function main(): Promise<number> {
     const recorder = new Recorder();
     const api = new Client(baseUrl.replace(/\/$/, ''), recorder);
     const liveUrl = values['live-url'] ?? stack?.liveUrl ?? `ws://127.0.0.1:${process.env['ML_WS_PORT'] ?? 3001}`;
-    say(`${USERS} users × (sign up, log in, open a live connection) at concurrency ${CONCURRENCY}; then each: ${IMAGES} presigned uploads, list, tag, analyse one, log out`);
+    say(`${USERS} users × (sign up, log in, open a live connection) at concurrency ${CONCURRENCY}; then each: ${IMAGES} presigned uploads, list, tag, favourite all in one batch, analyse one, log out`);
     const inParallel = async <T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> => {
       const results: T[] = [];
       let next = 0;

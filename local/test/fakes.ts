@@ -412,29 +412,22 @@ export function memoryMediaStore(owners?: Pick<MemoryUserStore, 'profiles'>): Me
 
   function listingRows(userId: string, query: MediaQuery): { rows: ListingRow[]; attributes: string[]; accept: (key: Record<string, string>) => boolean } {
     const partition = userPartition(userId);
-    const flag = listingFlag(query);
-    if (flag !== undefined) {
-      const prefix = FLAG_PREFIX[flag];
-      const rows = [...flagEntries]
+    // Tag and flag entries: rows of the user's partition under one prefix, ordered by their sort key.
+    const entryRows = (entries: Set<string>, name: string, keyOf: (mediaId: string) => { pk: string; sk: string }, prefix: string) => {
+      const rows = [...entries]
         .map(parseEntry)
-        .filter((entry) => entry.userId === userId && entry.tag === flag)
+        .filter((entry) => entry.userId === userId && entry.tag === name)
         .map(({ mediaId }) => {
-          const key = flagKey(userId, flag, mediaId);
+          const key = keyOf(mediaId);
           return { key, order: [key.sk], mediaId };
         });
-      return { rows, attributes: ['pk', 'sk'], accept: (key) => key['pk'] === partition && key['sk']?.startsWith(prefix) === true };
-    }
+      return { rows, attributes: ['pk', 'sk'], accept: (key: Record<string, string>) => key['pk'] === partition && key['sk']?.startsWith(prefix) === true };
+    };
+    const flag = listingFlag(query);
+    if (flag !== undefined) return entryRows(flagEntries, flag, (mediaId) => flagKey(userId, flag, mediaId), FLAG_PREFIX[flag]);
     if (query.tag !== undefined) {
       const tag = query.tag;
-      const prefix = taggedPrefix(tag);
-      const rows = [...tagEntries]
-        .map(parseEntry)
-        .filter((entry) => entry.userId === userId && entry.tag === tag)
-        .map(({ mediaId }) => {
-          const key = taggedKey(userId, tag, mediaId);
-          return { key, order: [key.sk], mediaId };
-        });
-      return { rows, attributes: ['pk', 'sk'], accept: (key) => key['pk'] === partition && key['sk']?.startsWith(prefix) === true };
+      return entryRows(tagEntries, tag, (mediaId) => taggedKey(userId, tag, mediaId), taggedPrefix(tag));
     }
     if (query.type !== undefined) {
       const indexKey = typeIndexKey(userId, query.type);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { descendants, exited } from '../stack/processes';
 import { REPO_ROOT } from '../stack/serviceConfig';
+import { withoutCoverage } from './uninstrumented';
 
 const MOCHA = path.join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
 /** Where local/stack/ports.ts reserves ports for every process of the machine. */
@@ -105,7 +106,9 @@ describe('a test run stopped by a signal to its main process alone (local/test/s
         const tmp = path.join(dir, 'tmp');
         fs.mkdirSync(tmp);
         fs.symlinkSync(RESERVATIONS, path.join(tmp, path.basename(RESERVATIONS)));
-        child = spawn(process.execPath, [MOCHA, ...mode, '--reporter', 'dot', holdingTestFile(dir)], { cwd: REPO_ROOT, env: { ...ownRunEnv(), TMPDIR: tmp }, stdio: 'ignore' });
+        // Not measured by the run's coverage (uninstrumented.ts): `env -u` execs mocha, same pid.
+        const [program, args] = withoutCoverage(process.execPath, [MOCHA, ...mode, '--reporter', 'dot', holdingTestFile(dir)]);
+        child = spawn(program, args, { cwd: REPO_ROOT, env: { ...ownRunEnv(), TMPDIR: tmp }, stdio: 'ignore' });
         const ended = exited(child);
         const pid = child.pid as number;
         const ready = (): boolean => fs.existsSync(path.join(dir, 'ready.json'));

@@ -330,6 +330,10 @@ describe('web app in a browser (npm start + Chromium)', function () {
     await page.getByLabel('Upload').setInputFiles([fixture('photo-exif.jpg'), fixture('photo-other.jpg'), fixture('clip.mp4')]);
     for (const name of ['photo-exif.jpg', 'photo-other.jpg', 'clip.mp4']) await page.getByRole('img', { name, exact: true }).waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling at 360 px').to.be.at.most(360);
+    await page.getByRole('button', { name: 'Select', exact: true }).click();
+    await page.getByRole('toolbar', { name: 'Selection' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling in selection mode at 360 px').to.be.at.most(360);
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Done' }).click();
     // Only videos, then everything again.
     await page.getByRole('combobox', { name: 'Show' }).selectOption({ label: 'Videos' });
     await page.getByRole('img', { name: 'photo-exif.jpg', exact: true }).waitFor({ state: 'detached' });
